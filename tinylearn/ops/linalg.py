@@ -1,0 +1,136 @@
+"""Matrix products: ``matmul`` (``@``) and ``einsum``.
+
+For C = A @ B the gradients are the two products that give back A's and B's shapes:
+
+    dA = G @ Bᵀ        dB = Aᵀ @ G
+
+(batched over leading dimensions, then summed back over the ones that were broadcast).
+``einsum`` generalises this: the gradient of one operand is the einsum of the output gradient
+with all the other operands, written to that operand's subscripts.
+"""
+
+from __future__ import annotations
+
+import string
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..tensor import Tensor
+from .shape import sum_to
+
+
+class MatMul(Function):
+    """Batched matrix product of two tensors with ≥ 2 dims (1-D cases are handled by ``matmul``)."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        return sum_to(g @ b.mT, a.shape), sum_to(a.mT @ g, b.shape)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """NumPy's rules: 1-D × 1-D is a dot product, a 1-D left operand is a row vector, a 1-D
+    right operand a column vector (the added dimension is removed again), and leading batch
+    dimensions broadcast."""
+    from . import promote_tensors
+
+    a, b = promote_tensors("matmul", a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise RuntimeError(
+            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({a2.shape[-1]} != {b2.shape[-2]})"
+        )
+    try:
+        get_array_module(a.data).broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+    out = MatMul.apply(a2, b2)
+    if b.ndim == 1:
+        out = out.squeeze(-1)
+    if a.ndim == 1:
+        out = out.squeeze(-2 if b.ndim > 1 else -1)
+    return out
+
+
+class Einsum(Function):
+    """``einsum`` on an explicit equation (``"ij,jk->ik"``, no ``...``, no repeats in one operand)."""
+
+    def forward(self, *xs):
+        return get_array_module(*xs).einsum(self.equation, *xs)
+
+    def backward(self, g):
+        ins, out = self.equation.split("->")
+        subs = ins.split(",")
+        xs = self.saved_tensors
+        grads = []
+        for i, (x, sub) in enumerate(zip(xs, subs, strict=True)):
+            if not x.requires_grad:
+                grads.append(None)
+                continue
+            others = [(s, t) for j, (s, t) in enumerate(zip(subs, xs, strict=True)) if j != i]
+            seen = set(out).union(*[set(s) for s, _ in others])
+            # Letters of this operand summed away by nothing else: its gradient is constant along them.
+            kept = "".join(c for c in sub if c in seen)
+            eq = ",".join([out] + [s for s, _ in others]) + "->" + kept
+            gx = einsum(eq, g, *[t for _, t in others])
+            if kept != sub:  # reinsert the missing letters as size 1, then broadcast
+                gx = gx.reshape([n if c in kept else 1 for c, n in zip(sub, x.shape, strict=True)]).expand(*x.shape)
+            grads.append(gx)
+        return tuple(grads)
+
+
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; ``...`` is allowed."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    from . import promote_tensors
+
+    operands = promote_tensors("einsum", *operands)
+    equation = _explicit(equation.replace(" ", ""), [t.ndim for t in operands])
+    ins, out = equation.split("->")
+    subs = ins.split(",")
+    if len(subs) != len(operands):
+        raise RuntimeError(f"einsum: equation {equation!r} names {len(subs)} operands, got {len(operands)}")
+    sizes: dict[str, int] = {}
+    for k, (s, t) in enumerate(zip(subs, operands, strict=True)):
+        if len(s) != t.ndim:
+            raise RuntimeError(f"einsum: operand {k} has shape {t.shape} but subscripts {s!r}")
+        if len(set(s)) != len(s):
+            raise RuntimeError(
+                f"einsum: repeated subscript in one operand ({s!r}, a diagonal) is not supported; "
+                "take the diagonal explicitly first"
+            )
+        for c, n in zip(s, t.shape, strict=True):
+            if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
+                raise RuntimeError(f"einsum: subscript {c!r} has size {sizes[c]} and {n} in {equation!r}")
+    for c in set("".join(subs)):  # broadcast size-1 dims so every subscript has one size
+        n = max(t.shape[s.index(c)] for s, t in zip(subs, operands, strict=True) if c in s)
+        sizes[c] = n
+    operands = tuple(
+        t.expand(*[sizes[c] for c in s]) if any(t.shape[k] != sizes[c] for k, c in enumerate(s)) else t
+        for s, t in zip(subs, operands, strict=True)
+    )
+    return Einsum.apply(*operands, equation=equation)
+
+
+def _explicit(equation: str, ndims: list[int]) -> str:
+    """Rewrite ``...`` and implicit outputs into an explicit equation with single letters."""
+    ins, arrow, out = equation.partition("->")
+    subs = ins.split(",")
+    used = set(equation) - set(".,->")
+    free = [c for c in string.ascii_letters if c not in used]
+    n_ell = max((nd - len(s.replace("...", "")) for s, nd in zip(subs, ndims, strict=False) if "..." in s), default=0)
+    ell = "".join(free[:n_ell])
+    subs = [s.replace("...", ell[n_ell - (nd - len(s.replace("...", ""))):]) if "..." in s else s
+            for s, nd in zip(subs, ndims, strict=False)]
+    if not arrow:
+        counts = {c: "".join(subs).count(c) for c in set("".join(subs))}
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return ",".join(subs) + "->" + out

@@ -1,0 +1,1 @@
+"""Figures: the computational graph (draw_graph)."""
