@@ -64,8 +64,10 @@ from .ops import (  # noqa: E402  (after Tensor, which the ops extend)
     softmax, split, sqrt, square, squeeze, stack, std, sub, sum, tanh, transpose, tril, triu, unbind,
     unflatten, unsqueeze, var, where,
 )  # fmt: skip
-from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
-from . import nn, viz  # noqa: E402
+from .gradcheck import GradcheckError, dodge_kinks, gradcheck, gradgradcheck  # noqa: E402
+from . import amp, data, models, nn, optim, viz  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from . import training  # noqa: E402
 
 clip = clamp
 true_divide = div

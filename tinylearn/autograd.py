@@ -15,9 +15,9 @@ The whole protocol fits on a screen:
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,45 +43,76 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Switch graph recording on or off: a context manager, a decorator, or a plain call."""
+class _GradMode:
+    """Set the grad mode to ``self.mode`` inside a ``with`` block, restoring it on exit.
+
+    As a decorator each call enters a fresh copy (:meth:`clone`), so a decorated function may
+    call itself, or be called inside another mode, and the mode it found is restored.
+    """
+
+    mode: bool
+
+    def __new__(cls, func: Callable | None = None, *args, **kwargs):
+        """``@no_grad`` works without parentheses too, as in PyTorch (``set_grad_enabled``'s
+        arguments pass on to its ``__init__``)."""
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.prev, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc) -> None:
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+    def clone(self) -> _GradMode:
+        return type(self)()
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def run_in_mode(*args, **kwargs):
+            with self.clone():
+                return func(*args, **kwargs)
+
+        return run_in_mode
+
+
+class no_grad(_GradMode):
+    """Inside ``with no_grad():`` (or a function decorated with ``@no_grad()``) no graph is recorded."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Turn recording back on inside a ``no_grad`` region (a context manager or a decorator)."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Switch graph recording on or off: a context manager, a decorator, or a plain call.
+
+    As in PyTorch, constructing it switches at once (so ``set_grad_enabled(False)`` alone works);
+    leaving the ``with`` block restores the mode from before, and decorating switches nothing.
+    """
 
     def __init__(self, mode: bool) -> None:
         global _grad_enabled
         self.prev, self.mode = _grad_enabled, bool(mode)
-        _grad_enabled = self.mode  # a plain call ``set_grad_enabled(False)`` takes effect at once
+        _grad_enabled = self.mode
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> None:  # ``prev`` was saved when the object was made
         global _grad_enabled
         _grad_enabled = self.mode
 
-    def __exit__(self, *exc) -> None:
+    def __call__(self, func: Callable) -> Callable:
         global _grad_enabled
-        _grad_enabled = self.prev
+        _grad_enabled = self.prev  # undo the switch made by __init__: only calls of func switch
+        return super().__call__(func)
 
-
-class no_grad(contextlib.ContextDecorator):
-    """Inside ``with no_grad():`` (or a function decorated with it) no graph is recorded."""
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self.prev, _grad_enabled = _grad_enabled, False
-
-    def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self.prev
-
-
-class enable_grad(contextlib.ContextDecorator):
-    """Turn recording back on inside a ``no_grad`` region."""
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self.prev, _grad_enabled = _grad_enabled, True
-
-    def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self.prev
+    def clone(self) -> set_grad_enabled:
+        return set_grad_enabled(self.mode)
 
 
 # --------------------------------------------------------------------------- graph nodes
@@ -129,19 +160,20 @@ class Function:
 
         fn = cls(**params)
         if len(inputs) > 1:
-            check_same_device(fn.name, inputs)
+            check_same_device(cls.__name__, inputs)
         out = Tensor._make(fn.forward(*[x.data for x in inputs]))
         if fn.is_view:
             out._version = inputs[0]._version
             out._is_view = True
-        if _grad_enabled and any(x.requires_grad for x in inputs):
+        # Only floating outputs carry gradients (casts to int, comparisons, argmax are constants).
+        if _grad_enabled and out.dtype.kind == "f" and any(x.requires_grad for x in inputs):
             out.requires_grad = True
             out.grad_fn = fn
             fn.inputs = inputs
             fn.next_functions = tuple(x._grad_edge() for x in inputs)
             fn._versions = tuple(x._version[0] for x in inputs)
             fn._output = weakref.ref(out)
-            fn._output_version = out._version[0]
+            fn._output_version, fn._output_shape = out._version[0], out.shape
         return out
 
     @property
@@ -152,20 +184,35 @@ class Function:
         return f"<{self.name}>"
 
     @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """Which inputs want a gradient: a backward may return None for the others (and skip
+        computing them)."""
+        return tuple(edge is not None for edge in self.next_functions)
+
+    @property
     def saved_tensors(self) -> tuple[Tensor, ...]:
         """The input Tensors, after checking that no in-place op changed them since forward."""
         inputs = self.inputs
         if inputs is None:
             raise RuntimeError(_FREED.format(name=self.name))
-        for i, (x, v) in enumerate(zip(inputs, self._versions, strict=True)):
-            if x._version[0] != v:
-                raise RuntimeError(
-                    f"one of the tensors needed for gradient computation has been modified by an "
-                    f"in-place operation: input {i} of {self.name}, a Tensor of shape "
-                    f"{tuple(x.shape)}, is at version {x._version[0]}; expected version {v}. "
-                    "Use the out-of-place op (e.g. x = x + 1 instead of x.add_(1)) or .clone() first."
-                )
+        for i in range(len(inputs)):
+            self.saved(i)
         return inputs
+
+    def saved(self, i: int) -> Tensor:
+        """Input ``i``, after checking that no in-place op changed it since forward. Read only
+        the inputs whose values a gradient needs: modifying one that is not read is allowed."""
+        if self.inputs is None:
+            raise RuntimeError(_FREED.format(name=self.name))
+        x, v = self.inputs[i], self._versions[i]
+        if x._version[0] != v:
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified by an "
+                f"in-place operation: input {i} of {self.name}, a Tensor of shape "
+                f"{tuple(x.shape)}, is at version {x._version[0]}; expected version {v}. "
+                "Use the out-of-place op (e.g. x = x + 1 instead of x.add_(1)) or .clone() first."
+            )
+        return x
 
     @property
     def saved_output(self) -> Tensor:
@@ -174,9 +221,11 @@ class Function:
             raise RuntimeError(_FREED.format(name=self.name))
         out = self._output()
         if out is None or out._version[0] != self._output_version:
+            at = "no longer exists" if out is None else f"is at version {out._version[0]}"
             raise RuntimeError(
-                f"the output of {self.name}, needed for its gradient, has been modified by an "
-                "in-place operation (or replaced). Use an out-of-place op or .clone() it first."
+                f"one of the tensors needed for gradient computation has been modified by an in-place "
+                f"operation: the output of {self.name}, a Tensor of shape {tuple(self._output_shape)}, {at}; "
+                f"expected version {self._output_version}. Use an out-of-place op or .clone() it first."
             )
         return out
 

@@ -73,8 +73,8 @@ def device(spec: str | Device | None) -> Device:
     if isinstance(spec, Device):
         dev = spec
     elif isinstance(spec, str):
-        kind, _, idx = spec.partition(":")
-        if kind not in ("cpu", "cuda") or (idx and not idx.isdigit()) or (kind == "cpu" and idx):
+        kind, colon, idx = spec.partition(":")
+        if kind not in ("cpu", "cuda") or (colon and not idx.isdigit()) or (kind == "cpu" and colon):
             raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
         dev = Device(kind, int(idx) if idx else (0 if kind == "cuda" else None))
     else:
@@ -91,6 +91,12 @@ def default_device() -> Device:
     """The device new tensors go to: ``$TINYLEARN_DEVICE`` if set, else the CPU."""
     env = os.environ.get("TINYLEARN_DEVICE")
     return device(env) if env else CPU
+
+
+def is_device_array(a) -> bool:
+    """True for a CuPy array (False whenever CuPy is not available)."""
+    cp = _load_cupy()
+    return cp is not None and isinstance(a, cp.ndarray)
 
 
 def array_device(a) -> Device:

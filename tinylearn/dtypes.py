@@ -12,6 +12,9 @@ Promotion (what ``a + b`` returns), as in PyTorch:
 3. A Python scalar only matters when its category is higher than every tensor's: an integer
    tensor times ``2.5`` gives the default float dtype; a bool tensor plus ``1`` gives int64.
    Otherwise the tensor's dtype is kept (``float16_tensor * 3.0`` stays float16).
+4. A 0-dim tensor sits between the two: it only matters when its category is higher than
+   every dimensioned tensor's, and then its own dtype wins (``float32[3] + float64[]`` stays
+   float32, ``int64[3] * float64[]`` is float64). Between 0-dim tensors alone, rule 2 applies.
 """
 
 from __future__ import annotations
@@ -86,14 +89,18 @@ def scalar_dtype(value) -> np.dtype:
     raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")
 
 
-def promote(tensor_dtypes: list[np.dtype], scalars: tuple = ()) -> np.dtype:
-    """The result dtype of an op over tensors of ``tensor_dtypes`` and Python ``scalars``."""
-    top = max(category(d) for d in tensor_dtypes)
-    result = np.result_type(*[d for d in tensor_dtypes if category(d) == top])
-    for s in scalars:
-        sd = scalar_dtype(s)
-        if category(sd) > category(result):
-            result, top = sd, category(sd)
+def promote(
+    tensor_dtypes: list[np.dtype], scalars: tuple = (), zero_dim_dtypes: list[np.dtype] = ()
+) -> np.dtype:
+    """The result dtype of an op over tensors of ``tensor_dtypes``, 0-dim tensors of
+    ``zero_dim_dtypes`` and Python ``scalars``: each tier counts only where its category beats
+    everything before it (rules 2-4 above)."""
+    result = None
+    for tier in (list(tensor_dtypes), list(zero_dim_dtypes), [scalar_dtype(s) for s in scalars]):
+        if tier:
+            top = max(category(d) for d in tier)
+            if result is None or top > category(result):
+                result = np.result_type(*[d for d in tier if category(d) == top])
     return result
 
 

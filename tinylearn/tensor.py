@@ -250,6 +250,8 @@ class Tensor:
         vector-Jacobian product. The graph is freed afterwards unless ``retain_graph=True``;
         ``create_graph=True`` records the backward pass itself, for higher-order gradients.
         """
+        if gradient is not None and not isinstance(gradient, Tensor):
+            raise TypeError(f"backward: gradient must be a Tensor, got {type(gradient).__name__}")
         autograd.backward(self, gradient, retain_graph, create_graph)
 
     def _grad_edge(self):
@@ -310,7 +312,11 @@ class Tensor:
         a stand-in for self's old value; every function that saved self before sees its version
         counter move and refuses to backward with stale data.
         """
-        recording = autograd.is_grad_enabled() and (self.requires_grad or any(o.requires_grad for o in others))
+        recording = (
+            autograd.is_grad_enabled()
+            and self.is_floating_point()
+            and (self.requires_grad or any(o.requires_grad for o in others))
+        )
         if recording and self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 f"a leaf Tensor that requires grad is being used in an in-place operation ({fn.__name__}). "
@@ -324,13 +330,15 @@ class Tensor:
             )
         old = self
         if recording:
-            # A stand-in for the value before the update. It needs its own copy of the data only
-            # when another input's gradient will read it (d(self*w)/dw = self).
+            # A stand-in for the value before the update: the first input of the new node and,
+            # from now on, the output of self's old grad_fn. It needs its own copy of the data only
+            # when another input's gradient will read it (d(self*w)/dw = self). Otherwise it shares
+            # self's memory, so its version is the one after the update: a backward that needs the
+            # old output (exp, tanh, ...) then refuses to run on the overwritten values.
             needs_copy = any(o.requires_grad for o in others)
             old = Tensor._make(self.data.copy() if needs_copy else self.data)
             old.requires_grad, old.grad_fn, old._accumulator = self.requires_grad, self.grad_fn, self._accumulator
-            if self.grad_fn is not None and self.grad_fn._output() is self:
-                self.grad_fn._output = weakref.ref(old)
+            old._version = [self._version[0] + (0 if needs_copy else 1)]
         with autograd.set_grad_enabled(recording):
             new = fn.apply(old, *others, **params)
         if new.dtype != self.dtype and not np.can_cast(new.dtype, self.dtype, "same_kind"):
@@ -342,6 +350,8 @@ class Tensor:
                 f"in-place {fn.__name__}: the result has shape {tuple(new.shape)} but the tensor has shape "
                 f"{tuple(self.shape)}; in-place ops cannot change shape"
             )
+        if recording and self.grad_fn is not None and self.grad_fn._output() is self:
+            self.grad_fn._output = weakref.ref(old)
         self.data[...] = new.data
         self._version[0] += 1
         if recording:
@@ -352,19 +362,40 @@ class Tensor:
     def _scalar(self, value) -> Tensor:
         return value if isinstance(value, Tensor) else ops.as_operand(value, self)
 
+    def _operand(self, other, op: str) -> Tensor:
+        """``other`` made ready for in-place arithmetic on self: it must broadcast to self's shape,
+        and it is cast to self's dtype (differentiably, so its gradient keeps its own dtype)
+        unless its kind is higher (a float into an int tensor), which PyTorch refuses too."""
+        other = self._scalar(other)
+        if other.shape != self.shape:
+            try:
+                fits = np.broadcast_shapes(self.shape, other.shape) == self.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise RuntimeError(
+                    f"{op}: a tensor of shape {tuple(other.shape)} does not broadcast to the shape "
+                    f"{tuple(self.shape)} of the tensor updated in place"
+                )
+        if other.dtype != self.dtype:
+            if _dt.category(other.dtype) > _dt.category(self.dtype):
+                raise RuntimeError(f"{op}: result type {other.dtype} can't be cast to the tensor's dtype {self.dtype}")
+            other = other.to(self.dtype)
+        return other
+
     def add_(self, other, *, alpha=1) -> Tensor:
         other = self._scalar(other)
-        return self._inplace(ops.Add, other if alpha == 1 else other * alpha)
+        return self._inplace(ops.Add, self._operand(other if alpha == 1 else other * alpha, "add_"))
 
     def sub_(self, other, *, alpha=1) -> Tensor:
         other = self._scalar(other)
-        return self._inplace(ops.Sub, other if alpha == 1 else other * alpha)
+        return self._inplace(ops.Sub, self._operand(other if alpha == 1 else other * alpha, "sub_"))
 
     def mul_(self, other) -> Tensor:
-        return self._inplace(ops.Mul, self._scalar(other))
+        return self._inplace(ops.Mul, self._operand(other, "mul_"))
 
     def div_(self, other) -> Tensor:
-        return self._inplace(ops.Div, self._scalar(other))
+        return self._inplace(ops.Div, self._operand(other, "div_"))
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         return self._inplace(ops.Clamp, min=min, max=max)
@@ -388,7 +419,8 @@ class Tensor:
             raise RuntimeError(
                 f"__setitem__: value is on {value.device} but the tensor is on {self.device}"
             )
-        self._inplace(ops.SetItem, value, index=ops.normalize_index(index, self))
+        # Cast first (differentiably, so the value's gradient keeps its own dtype), as PyTorch does.
+        self._inplace(ops.SetItem, value.to(self.dtype), index=ops.normalize_index(index, self))
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -428,7 +460,13 @@ class Tensor:
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
-        if self.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool) or arr.size == 0:
+        if arr.size == 0:  # no values to read the dtype off, so it is shown unless it is the default
+            body = "[]"
+            if arr.ndim != 1:
+                extras.append(f"size={tuple(arr.shape)}")
+            if self.dtype != _dt.get_default_dtype():
+                extras.append(f"dtype=tinylearn.{self.dtype}")
+        elif self.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool):
             extras.append(f"dtype=tinylearn.{self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name}>")
@@ -438,15 +476,29 @@ class Tensor:
 
 
 def _format_float(arr: np.ndarray) -> Callable[[float], str]:
-    finite = arr[np.isfinite(arr)]
-    integral = finite.size > 0 and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8
-    if integral or finite.size == 0:
+    """PyTorch's float format, decided on the values that get printed: whole numbers as ``2.``,
+    others with 4 decimals, scientific notation when the nonzero values span more than 1000×
+    (or are above 1e8, or below 1e-4); every value right-aligned to one width."""
+    if arr.size > 1000:  # summarised like the printout: only the first and last 3 along each dim
+        for axis, n in enumerate(arr.shape):
+            if n > 6:
+                arr = np.concatenate([arr.take(range(3), axis), arr.take(range(n - 3, n), axis)], axis)
+    values = arr[np.isfinite(arr) & (arr != 0)].astype(np.float64)  # float16 overflows at 1e8
+    if values.size == 0:
         return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
-    big = np.abs(finite).max()
-    small = np.abs(finite[finite != 0]).min() if np.any(finite != 0) else 1.0
-    if big >= 1e8 or small < 1e-4:
-        return lambda v: f"{v:.4e}"
-    return lambda v: f"{v:.4f}"
+    big, small = np.abs(values).max(), np.abs(values).min()
+    integral = bool(np.all(values == np.ceil(values)))
+    if big / small > 1000 or big > 1e8 or (small < 1e-4 and not integral):
+        def fmt(v: float) -> str:
+            return f"{v:.4e}"
+    elif integral:
+        def fmt(v: float) -> str:
+            return f"{v:.0f}." if np.isfinite(v) else str(v)
+    else:
+        def fmt(v: float) -> str:
+            return f"{v:.4f}"
+    width = max(len(fmt(v)) for v in values)
+    return lambda v: fmt(v).rjust(width)
 
 
 class RemovableHandle:
@@ -486,7 +538,7 @@ def _to_array(data, dtype=None, device=None):
     dt = _dt.as_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray | np.generic) or type(data).__module__.startswith("cupy"):
+    if isinstance(data, np.ndarray | np.generic) or backend.is_device_array(data):
         arr = data
         if dt is None and arr.dtype not in _dt.SUPPORTED:
             raise TypeError(f"tensor(): arrays of dtype {arr.dtype} are not supported by tinylearn")
@@ -506,7 +558,10 @@ def _to_array(data, dtype=None, device=None):
 
 def _infer_dtype(data) -> np.dtype:
     """bool for bools, int64 for ints, the default float for anything with a float in it."""
-    flat = np.asarray(data)
+    try:
+        flat = np.asarray(data)
+    except ValueError:  # NumPy refuses ragged nesting ("inhomogeneous shape")
+        flat = np.empty(0, dtype=object)
     if flat.dtype.kind == "f":
         return _dt.get_default_dtype()
     if flat.dtype.kind in "iu":
@@ -527,7 +582,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     if isinstance(data, Tensor):
         data = data.detach().data
     t = Tensor(data, dtype=dtype, device=device, requires_grad=False)
-    if t.data is data or (isinstance(data, np.ndarray) and np.shares_memory(t.data, data)):
+    on_host = isinstance(data, np.ndarray) and isinstance(t.data, np.ndarray)
+    if t.data is data or (on_host and np.shares_memory(t.data, data)):
         t.data = t.data.copy()
     return t.requires_grad_(True) if requires_grad else t
 
@@ -612,14 +668,22 @@ def _random(values: Callable, size, dtype, device, requires_grad, default=None) 
     )
 
 
+def _check_floating(op: str, dtype) -> None:
+    """Real-valued draws cast to an integer dtype would be silently truncated: refuse, as PyTorch."""
+    if dtype is not None and not _dt.is_floating_point(_dt.as_dtype(dtype)):
+        raise RuntimeError(f"{op}: expected a floating point dtype, got {_dt.as_dtype(dtype)}")
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1)."""
+    _check_floating("rand", dtype)
     gen = generator or default_generator
     return _random(lambda s: gen.uniform(0.0, 1.0, s), size, dtype, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
+    _check_floating("randn", dtype)
     gen = generator or default_generator
     return _random(lambda s: gen.normal(0.0, 1.0, s), size, dtype, device, requires_grad)
 

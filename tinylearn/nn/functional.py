@@ -1,6 +1,272 @@
 """``tinylearn.nn.functional`` (import it as ``F``): the functions PyTorch keeps in
-``torch.nn.functional``, so that ``F.softmax(x, dim=-1)`` or ``F.pad(x, (1, 1))`` translate as they are."""
+``torch.nn.functional``, so that ``F.softmax(x, dim=-1)`` or ``F.pad(x, (1, 1))`` translate as they are.
 
-from ..ops import log_softmax, pad, relu, sigmoid, softmax, tanh
+Everything here is composed from the engine's differentiable ops, so first and second
+derivatives come from their rules (and ``gradcheck``/``gradgradcheck`` confirm them). The
+modules in :mod:`tinylearn.nn` (``nn.ReLU``, ``nn.Linear``, ``nn.BatchNorm1d``, ...) hold the
+parameters and call these functions; the losses live in :mod:`tinylearn.nn.losses` and are
+re-exported here.
+"""
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "pad"]
+# ruff: noqa: A002, PLR0917  (PyTorch's signatures: positional arguments and the name `input`)
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..autograd import no_grad
+from ..ops import erf, exp, log1p, log_softmax, pad, relu, sigmoid, softmax, tanh, where
+from ..tensor import Tensor, arange, rand
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+
+__all__ = [
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "huber_loss",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "logsigmoid",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "pad",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
+]  # fmt: skip
+
+# --------------------------------------------------------------------------- activations
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, ``negative_slope``·x otherwise (the slope is the derivative at 0, as PyTorch).
+
+    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor.
+    """
+    return where(input > 0, input, input * negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit: x·Φ(x), with Φ the standard normal CDF.
+
+    ``"none"``: Φ(x) = ½(1 + erf(x/√2)). ``"tanh"``: Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))),
+    the approximation of Hendrycks & Gimpel used by GPT-2.
+    """
+    if approximate == "none":
+        return 0.5 * input * (1 + erf(input * (1 / math.sqrt(2))))
+    if approximate == "tanh":
+        return 0.5 * input * (1 + tanh(math.sqrt(2 / math.pi) * (input + 0.044715 * input * input * input)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·σ(x) (also called swish). ``inplace`` is accepted for compatibility; the result is new."""
+    return input * sigmoid(input)
+
+
+def _log1p_exp(z: Tensor) -> Tensor:
+    """log(1 + eᶻ) for any z without overflow: z + log(1 + e⁻ᶻ) for z > 0, log(1 + eᶻ) otherwise.
+
+    Each branch only ever exponentiates a number ≤ 0, and both are smooth where they are picked
+    (at z = 0 the derivative is σ(0) = ½, as it should be).
+    """
+    return where(z > 0, z + log1p(exp(-z.clamp(min=0))), log1p(exp(z.clamp(max=0))))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β)·log(1 + e^(βx)), a smooth ReLU; where βx > ``threshold`` it returns x itself (as PyTorch)."""
+    z = input * beta
+    return where(z > threshold, input, _log1p_exp(z) / beta)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = −log(1 + e⁻ˣ), exact and finite at any x (log(sigmoid(x)) is −inf for x ≲ −104)."""
+    return -_log1p_exp(-input)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b. ``input`` (*, in_features), ``weight`` (out_features, in_features),
+    ``bias`` (out_features,) → (*, out_features)."""
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(
+            f"linear: input of shape {tuple(input.shape)} needs {weight.shape[-1]} features in its last "
+            f"dimension to match weight of shape {tuple(weight.shape)} (out_features, in_features)"
+        )
+    out = input @ weight.T
+    return out if bias is None else out + bias
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1/(1 − p),
+    so the expected value is unchanged and evaluation needs no rescaling. The identity when
+    ``training`` is False. Draws from tinylearn's default generator (``tl.manual_seed`` makes it
+    reproducible). ``inplace`` is accepted for compatibility; the result is always new.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = rand(input.shape, device=input.device) >= p
+    return input * (keep.to(input.dtype) * (1.0 / (1.0 - p)))
+
+
+def _channel_shape(input: Tensor) -> tuple[int, ...]:
+    """(1, C, 1, ...): the shape that broadcasts a per-channel vector over (N, C, *)."""
+    return (1, input.shape[1]) + (1,) * (input.ndim - 2)
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over every dimension but the channels (dim 1) of ``input`` (N, C, *):
+
+        y = (x − μ) / √(σ² + eps) · weight + bias
+
+    In training, μ and σ² are the batch's mean and (biased) variance per channel, and the
+    running statistics, when given, are updated in place:
+    ``running = (1 − momentum)·running + momentum·batch`` (with the *unbiased* variance
+    σ²·n/(n − 1), n = N·L values per channel). Otherwise μ and σ² are the running statistics.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, *), got {tuple(input.shape)}")
+    channels = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(
+                f"batch_norm: {name} should contain {channels} elements (one per channel of the input "
+                f"of shape {tuple(input.shape)}), not {t.numel()}"
+            )
+    shape = _channel_shape(input)
+    if training:
+        dims = (0, *range(2, input.ndim))
+        n = input.numel() // channels
+        if n <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
+            )
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(channels) * momentum)
+            if running_var is not None:
+                running_var.copy_(
+                    running_var * (1 - momentum) + var.reshape(channels) * (momentum * n / (n - 1))
+                )
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
+        centered = input - running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample over its last ``len(normalized_shape)`` dimensions:
+
+    y = (x − mean) / √(var + eps) · weight + bias     (biased variance; weight and bias
+                                                      have shape ``normalized_shape``)
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape) :]) != shape:
+        raise RuntimeError(
+            f"layer_norm: given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
+        )
+    dims = tuple(range(-len(shape), 0))
+    centered = input - input.mean(dims, keepdim=True)
+    out = centered * ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Look up rows of ``weight`` (num_embeddings, D) by integer ``input`` of any shape → (*, D).
+
+    The gradient of a row is the sum over every position that looked it up; the row at
+    ``padding_idx`` takes part in the forward pass but receives no gradient.
+    """
+    if not isinstance(input, Tensor) or input.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: indices must be an integer tensor (int64), got "
+            f"{getattr(input, 'dtype', type(input).__name__)}"
+        )
+    rows = weight.shape[0]
+    if input.numel():
+        lo, hi = int(input.data.min()), int(input.data.max())
+        if lo < 0 or hi >= rows:
+            raise IndexError(
+                f"embedding: index {hi if hi >= rows else lo} is out of range for an embedding of {rows} "
+                f"rows (valid indices are 0..{rows - 1})"
+            )
+    out = weight[input]
+    if padding_idx is None:
+        return out
+    if padding_idx < 0:
+        padding_idx += rows
+    return where((input == padding_idx).unsqueeze(-1), out.detach(), out)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (*) → int64 one-hot vectors (*, num_classes); ``-1`` infers max + 1."""
+    if tensor.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"one_hot is only applicable to index tensors of integer dtype, got {tensor.dtype}"
+        )
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("one_hot: can not infer the number of classes from an empty tensor")
+        num_classes = int(tensor.data.max()) + 1
+    if tensor.numel() and int(tensor.data.min()) < 0:
+        raise RuntimeError("one_hot: class values must be non-negative")
+    if tensor.numel() and int(tensor.data.max()) >= num_classes:
+        raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
+    return (tensor.unsqueeze(-1) == arange(num_classes, device=tensor.device)).long()

@@ -107,6 +107,9 @@ class Cast(Function):
     """Change dtype; the gradient is cast back to the input's dtype."""
 
     def forward(self, x):
+        if self.dtype.itemsize < x.dtype.itemsize and self.dtype.kind == "f":
+            with np.errstate(over="ignore"):  # overflow to inf is the answer (GradScaler looks for it)
+                return x.astype(self.dtype)
         return x.astype(self.dtype)
 
     def backward(self, g):
@@ -159,7 +162,8 @@ def promote_tensors(op: str, *tensors: Tensor) -> tuple[Tensor, ...]:
     first = tensors[0].dtype
     if builtins.all(t.dtype == first for t in tensors):
         return tensors
-    dt = _dt.promote([t.dtype for t in tensors])
+    dims, zero_dim = [t.dtype for t in tensors if t.ndim], [t.dtype for t in tensors if not t.ndim]
+    dt = _dt.promote(dims, zero_dim_dtypes=zero_dim)
     return tuple(t if t.dtype == dt else t.to(dt) for t in tensors)
 
 

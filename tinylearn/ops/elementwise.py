@@ -47,8 +47,10 @@ class Mul(Function):
         return a * b
 
     def backward(self, g):
-        a, b = self.saved_tensors
-        return sum_to(g * b, a.shape), sum_to(g * a, b.shape)
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(g * self.saved(1), a.shape) if need_a else None,
+                sum_to(g * self.saved(0), b.shape) if need_b else None)
 
 
 class Div(Function):
@@ -56,9 +58,9 @@ class Div(Function):
         return a / b
 
     def backward(self, g):
-        a, b = self.saved_tensors
-        ga = g / b
-        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+        a, b = self.inputs
+        ga = g / self.saved(1)
+        return sum_to(ga, a.shape), sum_to(-ga * self.saved(0) / b, b.shape) if self.needs_input_grad[1] else None
 
 
 class Pow(Function):
@@ -76,7 +78,7 @@ class Pow(Function):
 
 
 class PowScalar(Function):
-    """``x ** c`` for a Python number c: d/dx = c·x^(c-1)."""
+    """``x ** c`` for a Python number c: d/dx = c·x^(c-1) (and 0 for c = 0, even at x = 0)."""
 
     def forward(self, x):
         return x**self.exponent
@@ -84,6 +86,8 @@ class PowScalar(Function):
     def backward(self, g):
         (x,) = self.saved_tensors
         c = self.exponent
+        if c == 0:  # x**0 = 1 is constant; c·x^(c-1) would be 0·∞ = nan at x = 0
+            return g * 0
         return g * c * x ** (c - 1) if c != 1 else g
 
 

@@ -105,10 +105,11 @@ class CopyFrom(Function):
         return xp.broadcast_to(src, x.shape).astype(x.dtype, copy=True)
 
     def backward(self, g):
+        from ..tensor import zeros_like
         from .shape import sum_to
 
-        src = self.inputs[1]
-        return None, sum_to(g, src.shape).to(src.dtype)
+        src = self.inputs[1]  # x's old values were overwritten: its gradient is zero (as PyTorch)
+        return zeros_like(g), sum_to(g, src.shape).to(src.dtype)
 
 
 def _along(index, dim: int, xp):
@@ -152,6 +153,8 @@ class ScatterAdd(Function):
 def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> int:
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: index must be an integer tensor, got {getattr(index, 'dtype', type(index))}")
+    if index.device != x.device:
+        raise RuntimeError(f"{op}: index is on {index.device} but the input is on {x.device}")
     d = _dim(dim, x.ndim, op)
     if index.ndim != x.ndim:
         raise RuntimeError(f"{op}: index (shape {index.shape}) must have as many dims as the input (shape {x.shape})")

@@ -7,12 +7,20 @@ For C = A @ B the gradients are the two products that give back A's and B's shap
 (batched over leading dimensions, then summed back over the ones that were broadcast).
 ``einsum`` generalises this: the gradient of one operand is the einsum of the output gradient
 with all the other operands, written to that operand's subscripts.
+
+Mixed precision: both functions pass their inputs through ``autocast_inputs``, the hook of
+:mod:`tinylearn.amp`. Outside ``autocast`` it returns them unchanged; inside, it casts float32
+inputs to float16 with a differentiable ``.to()``, so the product runs in float16 while the
+gradients of float32 weights come back in float32.
 """
 
 from __future__ import annotations
 
 import string
 
+import numpy as np
+
+from ..amp import autocast_inputs
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -23,11 +31,16 @@ class MatMul(Function):
     """Batched matrix product of two tensors with ≥ 2 dims (1-D cases are handled by ``matmul``)."""
 
     def forward(self, a, b):
+        if a.dtype.itemsize == 2:
+            with np.errstate(over="ignore"):  # float16 overflow gives inf, which GradScaler detects
+                return a @ b
         return a @ b
 
     def backward(self, g):
-        a, b = self.saved_tensors
-        return sum_to(g @ b.mT, a.shape), sum_to(a.mT @ g, b.shape)
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(g @ self.saved(1).mT, a.shape) if need_a else None,
+                sum_to(self.saved(0).mT @ g, b.shape) if need_b else None)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -36,7 +49,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     dimensions broadcast."""
     from . import promote_tensors
 
-    a, b = promote_tensors("matmul", a, b)
+    a, b = autocast_inputs(*promote_tensors("matmul", a, b))
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -90,7 +103,7 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
         operands = tuple(operands[0])
     from . import promote_tensors
 
-    operands = promote_tensors("einsum", *operands)
+    operands = autocast_inputs(*promote_tensors("einsum", *operands))
     equation = _explicit(equation.replace(" ", ""), [t.ndim for t in operands])
     ins, out = equation.split("->")
     subs = ins.split(",")

@@ -83,6 +83,7 @@ class Prod(Function):
         # Along an (n, n) pair of axes, replace the diagonal by 1 and multiply out.
         n = x.shape[d]
         xm = x.movedim(d, -1).unsqueeze(-2)  # (..., 1, n)
+        xm = xm.expand(*xm.shape[:-2], n, n)  # (..., n, n): masked_fill keeps its input's shape
         eye = Tensor._make(get_array_module(x.data).eye(n, dtype=bool))
         others = xm.masked_fill(eye, 1.0).prod(-1)  # (..., n)
         return g * others.movedim(-1, d)
@@ -100,6 +101,8 @@ class Softmax(Function):
     """softmax(x)ᵢ = exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x): the max shift keeps exp from overflowing."""
 
     def forward(self, x):
+        if not x.size:  # an empty tensor has no max to shift by, and nothing to normalise
+            return x.copy()
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
         return e / e.sum(axis=self.dim, keepdims=True)
@@ -113,6 +116,8 @@ class LogSoftmax(Function):
     """log_softmax(x) = x − max − log Σ exp(x − max), exact even when softmax underflows to 0."""
 
     def forward(self, x):
+        if not x.size:  # as in Softmax
+            return x.copy()
         xp = get_array_module(x)
         shifted = x - x.max(axis=self.dim, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=self.dim, keepdims=True))
@@ -160,8 +165,8 @@ def var(x: Tensor, dim=None, *, correction: float = 1, keepdim: bool = False, un
 def std(x: Tensor, dim=None, *, correction: float = 1, keepdim: bool = False, unbiased=None,
         axis=None, keepdims=None, ddof=None) -> Tensor:
     """√var: see :func:`var`."""
-    return var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
-               keepdims=keepdims, ddof=ddof).sqrt()
+    dims, keepdim = resolve_dims("std", x, dim, keepdim, axis, keepdims)
+    return var(x, dims, correction=correction, keepdim=keepdim, unbiased=unbiased, ddof=ddof).sqrt()
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:

@@ -120,7 +120,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     known = 1
     for s in shape:
         known *= s if s != -1 else 1
-    if shape.count(-1) > 1 or (
+    if shape.count(-1) > 1 or any(s < -1 for s in shape) or (
         x.numel() != known if -1 not in shape else (known == 0 or x.numel() % known)
     ):
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape {x.shape} ({x.numel()} elements)")
@@ -249,7 +249,11 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start+length`` along ``dim`` (a view)."""
     d = _dim(dim, x.ndim, "narrow")
-    index = (slice(None),) * d + (slice(start, start + length),)
+    n = x.shape[d]
+    begin = start + n if start < 0 else start  # a negative start counts from the end, as PyTorch
+    if begin < 0 or length < 0 or begin + length > n:
+        raise RuntimeError(f"narrow: start {start} and length {length} do not fit in dim {d} of size {n}")
+    index = (slice(None),) * d + (slice(begin, begin + length),)
     return x[index]
 
 

@@ -1,1 +1,12 @@
-"""Figures: the computational graph (draw_graph)."""
+"""Pictures of what tinylearn computes.
+
+* :func:`draw_graph` — the computational graph behind a tensor (lesson 1.3.5): ops as nodes,
+  tensors (shape, dtype, name, gradient) on the way, edges following the data. It returns a
+  :class:`GraphDrawing` holding Graphviz DOT text that saves itself as ``.svg``, ``.png``,
+  ``.pdf`` or ``.dot`` and shows itself in Jupyter; it renders with Graphviz's ``dot`` when
+  installed and with matplotlib otherwise.
+"""
+
+from .graph import GraphDrawing, GraphEdge, GraphNode, draw_graph
+
+__all__ = ["GraphDrawing", "GraphEdge", "GraphNode", "draw_graph"]

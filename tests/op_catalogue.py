@@ -1,0 +1,1313 @@
+"""The op catalogue: every differentiable op of tinylearn, declared once.
+
+Each :class:`OpSpec` says how tinylearn calls an op, what NumPy computes for it in float64, how
+to draw its inputs (a hypothesis strategy of :class:`Case`: shapes, values and constant
+arguments), which arguments are differentiable and which
+:class:`~tinylearn.autograd.Function` classes it exercises. ``tests/test_op_catalogue.py``
+turns the list into forward, gradcheck and gradgradcheck tests on every backend, and fails if
+tinylearn defines a Function that no entry covers.
+
+Input domains keep every op where it is smooth, so finite differences are meaningful: ``log``,
+``sqrt`` and a ``pow`` base are positive; ``relu``, ``abs`` and divisors stay at least 0.1
+away from 0; ``clamp`` inputs stay away from the bounds; ``maximum``, ``amax``, ``max(dim)``
+and ``std`` get pairwise distinct values (no ties) from :func:`distinct`.
+
+Adding an op: write its Function, add it to ``tinylearn.ops.FUNCTIONS``, and add an entry
+here. Many entries use one lambda for both sides (``lambda x, y: x * y``), because tinylearn
+follows NumPy's and PyTorch's spelling; where they differ (``dim`` vs ``axis``), the
+reference is written out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinylearn as tl
+import tinylearn.nn.functional as F
+from tinylearn import ops
+from tinylearn.autograd import Function
+from tinylearn.ops import elementwise as E
+
+# --------------------------------------------------------------------------- the declaration
+
+
+@dataclass(frozen=True)
+class Case:
+    """One drawn example of an op's inputs.
+
+    ``args`` are the tensor arguments (float64 arrays, or bool / int64 arrays for masks,
+    conditions and indices). ``kwargs`` are constants: dims, shapes, Python scalars, slices.
+    NumPy arrays inside ``kwargs`` (also inside tuples, as in an index) become tensors on the
+    test's device, never differentiable; the reference receives them as they are.
+    """
+
+    args: tuple[np.ndarray, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One op, declared once; the test suite derives every test from it."""
+
+    name: str
+    op: Callable[..., Any]
+    """The tinylearn call on Tensors: ``op(*args, **kwargs)`` returns a Tensor or a tuple of them."""
+    ref: Callable[..., Any]
+    """The NumPy reference on the same arguments as arrays (float64)."""
+    cases: st.SearchStrategy[Case]
+    """How to draw the arguments: shapes, values (the op's domain) and constants."""
+    functions: tuple[type[Function], ...]
+    """The Function classes this entry exercises (forward or backward)."""
+    grad_args: tuple[int, ...] | None = None
+    """Positions of the differentiable args; None means every floating arg."""
+    differentiable: bool = True
+    """False for ops with bool / integer results (comparisons): forward tests only."""
+    gradgrad: bool = True
+    """False only where a second derivative is meaningless; say why next to the entry."""
+    devices: tuple[str, ...] = ("cpu", "cuda")
+    """Device types the entry runs on (moving to another device needs a GPU or the fake one)."""
+    gradcheck_kwargs: Mapping[str, float] = field(default_factory=dict)
+    """Extra arguments for gradcheck / gradgradcheck (a larger ``eps`` for casts)."""
+    result_dtype: np.dtype | None = None
+    """The floating result's dtype when it does not follow the inputs' (casts)."""
+    rtol32: float = 1e-4
+    atol32: float = 1e-5
+
+    def __repr__(self) -> str:
+        return f"OpSpec({self.name})"
+
+
+# --------------------------------------------------------------------------- value domains
+
+
+def floats(
+    lo: float = -2.0, hi: float = 2.0, *, avoid: Sequence[float] = (), margin: float = 0.1
+) -> st.SearchStrategy[float]:
+    """Floats in [lo, hi] at least ``margin`` away from each point of ``avoid`` (kinks, poles)."""
+    edges = [lo, *[e for p in sorted(avoid) for e in (p - margin, p + margin)], hi]
+    return st.one_of(
+        [
+            st.floats(a, b, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+            if a <= b
+        ]
+    )
+
+
+REAL = floats()
+POSITIVE = floats(0.1, 2.0)  # log, sqrt, rsqrt, the base of pow
+NONZERO = floats(avoid=(0.0,))  # relu and abs (kink at 0), divisors (pole at 0)
+LOG1P = floats(-0.5, 2.0)  # log1p has its pole at -1
+WIDE = floats(-6.0, 6.0)  # sigmoid, tanh, softmax: reach the flat tails
+
+
+def array(shape: tuple[int, ...], elements: st.SearchStrategy[float] = REAL) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of ``shape`` with values from ``elements``."""
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def distinct(*shapes: tuple[int, ...]) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
+    """Arrays (one per shape) whose values are all different, at least 0.02 apart: no max ties,
+    and never within a finite-difference step of a tie."""
+    sizes = [math.prod(s) for s in shapes]
+
+    def split(flat: np.ndarray) -> tuple[np.ndarray, ...]:
+        ends = np.cumsum(sizes)
+        return tuple((p * 0.02).reshape(s) for p, s in zip(np.split(flat, ends[:-1]), shapes, strict=True))
+
+    return hnp.arrays(np.int64, sum(sizes), elements=st.integers(-100, 100), unique=True).map(split)
+
+
+def shapes(
+    min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4
+) -> st.SearchStrategy[tuple[int, ...]]:
+    """Array shapes of ``min_dims``..``max_dims`` dims, each of size ``min_side``..``max_side``."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable(n: int, min_dims: int = 0, max_dims: int = 3) -> st.SearchStrategy[hnp.BroadcastableShapes]:
+    """``n`` shapes that broadcast together (sizes 1..4)."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=min_dims, max_dims=max_dims, max_side=4)
+
+
+# --------------------------------------------------------------------------- case strategies
+
+
+def dim_of(ndim: int) -> st.SearchStrategy[int]:
+    """A valid dimension for ``ndim`` dims, negative ones included."""
+    return st.integers(-max(ndim, 1), max(ndim, 1) - 1)
+
+
+def dims_of(ndim: int) -> st.SearchStrategy[tuple[int, ...]]:
+    """A non-empty tuple of distinct dimensions, some written as negative numbers."""
+    return st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).flatmap(
+        lambda ds: st.tuples(*[st.sampled_from([d, d - ndim]) for d in ds])
+    )
+
+
+@st.composite
+def broadcasts_to(draw, target: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts to ``target``: some trailing dims of it, each kept or set to 1."""
+    k = draw(st.integers(0, len(target)))
+    return tuple(draw(st.sampled_from([1, n])) for n in target[len(target) - k :])
+
+
+@st.composite
+def elementwise(
+    draw,
+    *elements: st.SearchStrategy[float],
+    broadcast: bool = True,
+    min_dims: int = 0,
+    max_dims: int = 3,
+    **consts: st.SearchStrategy,
+) -> Case:
+    """One array per element strategy, with shapes that broadcast together (or are all equal);
+    ``consts`` are drawn as they are (Python scalars)."""
+    if broadcast:
+        shps = draw(broadcastable(len(elements), min_dims, max_dims)).input_shapes
+    else:
+        shps = (draw(shapes(min_dims, max_dims)),) * len(elements)
+    args = tuple(draw(array(s, e)) for s, e in zip(shps, elements, strict=True))
+    return Case(args, {k: draw(v) for k, v in consts.items()})
+
+
+@st.composite
+def distinct_elementwise(draw, n: int = 2) -> Case:
+    """``n`` broadcasting arrays with all values distinct (maximum, minimum, comparisons)."""
+    return Case(draw(distinct(*draw(broadcastable(n)).input_shapes)))
+
+
+@st.composite
+def one_array(
+    draw,
+    elements: st.SearchStrategy[float] = REAL,
+    min_dims: int = 0,
+    *,
+    ties: bool = True,
+    **consts: Callable[[tuple[int, ...]], st.SearchStrategy],
+) -> Case:
+    """One array (distinct values unless ``ties``); each constant's strategy is made from its shape."""
+    shape = draw(shapes(min_dims))
+    x = draw(array(shape, elements)) if ties else draw(distinct(shape))[0]
+    return Case((x,), {k: draw(make(shape)) for k, make in consts.items()})
+
+
+@st.composite
+def reduction(
+    draw,
+    elements: st.SearchStrategy[float] = REAL,
+    *,
+    multi: bool = False,
+    keepdim: bool = True,
+    ties: bool = True,
+    min_count: int = 1,
+    **consts: st.SearchStrategy,
+) -> Case:
+    """An array and a valid ``dim`` (a tuple of dims when ``multi``) over which ``min_count`` or
+    more elements are reduced, and ``keepdim`` unless told not to; ``ties=False`` draws distinct values."""
+    shape = draw(shapes(1))
+    dim = draw(dims_of(len(shape)) if multi else dim_of(len(shape)))
+    if math.prod(shape[d] for d in ((dim,) if isinstance(dim, int) else dim)) < min_count:
+        shape = tuple(max(n, min_count) for n in shape)
+    x = draw(array(shape, elements)) if ties else draw(distinct(shape))[0]
+    kwargs = {"dim": dim, **{k: draw(v) for k, v in consts.items()}}
+    if keepdim:
+        kwargs["keepdim"] = draw(st.booleans())
+    return Case((x,), kwargs)
+
+
+@st.composite
+def int_tensor_operand(draw) -> Case:
+    shps = draw(broadcastable(2)).input_shapes
+    return Case((draw(array(shps[0])), draw(hnp.arrays(np.int64, shps[1], elements=st.integers(-3, 3)))))
+
+
+@st.composite
+def reshape_case(draw, infer: bool) -> Case:
+    """An array and another shape with as many elements (with one ``-1`` when ``infer``)."""
+    shape = draw(shapes())
+    n, factors = math.prod(shape), []
+    while n > 1:
+        f = draw(st.sampled_from([d for d in range(2, n + 1) if n % d == 0]))
+        factors.append(f)
+        n //= f
+    target = draw(st.permutations(factors + [1] * draw(st.integers(0, 1))))
+    if infer and target:
+        target[draw(st.integers(0, len(target) - 1))] = -1
+    return Case((draw(array(shape)),), {"shape": tuple(target)})
+
+
+@st.composite
+def flatten_case(draw) -> Case:
+    shape = draw(shapes(1))
+    start, end = sorted(draw(st.lists(st.integers(0, len(shape) - 1), min_size=2, max_size=2)))
+    start, end = (
+        draw(st.sampled_from([start, start - len(shape)])),
+        draw(st.sampled_from([end, end - len(shape)])),
+    )
+    return Case((draw(array(shape)),), {"start": start, "end": end})
+
+
+@st.composite
+def unflatten_case(draw) -> Case:
+    sizes = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+    rest = draw(shapes(0, 1))
+    return Case((draw(array((math.prod(sizes), *rest))),), {"sizes": sizes})
+
+
+@st.composite
+def expand_case(draw, minus_one: bool) -> Case:
+    """x and a shape x broadcasts to; with ``minus_one`` some kept sizes are written as -1."""
+    target = draw(shapes())
+    shape = draw(broadcasts_to(target))
+    sizes = list(target)
+    if minus_one:
+        lead = len(target) - len(shape)
+        for i, n in enumerate(shape):
+            if n == target[lead + i] and draw(st.booleans()):
+                sizes[lead + i] = -1
+    return Case((draw(array(shape)),), {"shape": tuple(sizes)})
+
+
+@st.composite
+def expand_as_case(draw) -> Case:
+    target = draw(shapes())
+    return Case((draw(array(draw(broadcasts_to(target)))), draw(array(target))))
+
+
+@st.composite
+def sum_to_case(draw) -> Case:
+    """A gradient-like array and a shape that broadcasts to its shape."""
+    big = draw(shapes())
+    return Case((draw(array(big)),), {"shape": draw(broadcasts_to(big))})
+
+
+@st.composite
+def index_case(draw, kind: str) -> Case:
+    """An array and an index of one ``kind``: basic (ints, slices, None, ...), int_array (a
+    tensor of indices along one dim, with a repeat), advanced (several int arrays that
+    broadcast), mask (a bool mask over the leading dims), list (a Python list), mixed (a new
+    axis, reversed slices and an int array)."""
+    shape = draw(shapes(1))
+    x = draw(array(shape))
+    if kind == "basic":
+        index = draw(
+            hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True).filter(
+                lambda ix: np.empty(shape)[ix].size > 0
+            )
+        )
+    elif kind == "int_array":
+        d = draw(st.integers(0, len(shape) - 1))
+        picks = draw(st.lists(st.integers(-shape[d], shape[d] - 1), min_size=1, max_size=5))
+        index = (slice(None),) * d + (np.array([*picks, picks[0]]),)
+    elif kind == "advanced":
+        index = draw(hnp.integer_array_indices(shape, result_shape=shapes(1, 2)))
+    elif kind == "mask":
+        index = draw(hnp.arrays(bool, shape[: draw(st.integers(1, len(shape)))]).filter(np.any))
+    elif kind == "list":
+        index = draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=5))
+    else:
+        idx = np.array(draw(st.lists(st.integers(0, shape[-1] - 1), min_size=1, max_size=4)))
+        index = (None, *[slice(None, None, -1)] * (len(shape) - 1), idx)
+    return Case((x,), {"index": index})
+
+
+@st.composite
+def index_select_case(draw) -> Case:
+    shape = draw(shapes(1))
+    dim = draw(dim_of(len(shape)))
+    index = draw(hnp.arrays(np.int64, st.integers(1, 5), elements=st.integers(0, shape[dim] - 1)))
+    return Case((draw(array(shape)),), {"dim": dim, "index": index})
+
+
+@st.composite
+def narrow_case(draw) -> Case:
+    shape = draw(shapes(1))
+    start = draw(st.integers(0, shape[-1] - 1))
+    return Case((draw(array(shape)),), {"start": start, "length": draw(st.integers(1, shape[-1] - start))})
+
+
+@st.composite
+def setitem_case(draw, kind: str) -> Case:
+    """A base array, an index and a value to write there: basic, int_array (unique: with
+    repeats the written value would depend on the order), mask, or scalar (a Python number at a
+    mask). A tensor value has a shape that broadcasts to ``x[index]``."""
+    shape = draw(shapes(1))
+    x = draw(array(shape))
+    if kind == "basic":
+        index = draw(hnp.basic_indices(shape).filter(lambda ix: np.empty(shape)[ix].size > 0))
+    elif kind == "int_array":
+        d = draw(st.integers(0, len(shape) - 1))
+        picks = draw(st.lists(st.integers(0, shape[d] - 1), min_size=1, unique=True))
+        index = (slice(None),) * d + (np.array(picks),)
+    else:
+        index = draw(hnp.arrays(bool, shape).filter(np.any))
+    if kind == "scalar":
+        return Case((x,), {"index": index, "value": draw(REAL)})
+    target = np.empty(shape)[index].shape
+    return Case((x, draw(array(draw(broadcasts_to(target))))), {"index": index})
+
+
+@st.composite
+def matmul_case(draw, left: str, right: str) -> Case:
+    """``v`` a vector, ``m`` a matrix, ``b`` a batch of matrices (the batch dims broadcast)."""
+    n, k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    batch = draw(broadcastable(2, max_dims=2)).input_shapes
+    a = {"v": (k,), "m": (n, k), "b": (*batch[0], n, k)}[left]
+    b = {"v": (k,), "m": (k, m), "b": (*batch[1], k, m)}[right]
+    return Case((draw(array(a)), draw(array(b))))
+
+
+@st.composite
+def einsum_case(draw, equation: str) -> Case:
+    """Operands for ``equation``; ``...`` stands for batch dims that broadcast between operands."""
+    ins = equation.partition("->")[0].split(",")
+    sizes = {c: draw(st.integers(1, 4)) for c in sorted(set("".join(ins)) - set("."))}
+    batch = draw(broadcastable(len(ins), max_dims=2)).input_shapes
+    args = tuple(
+        draw(array((*(batch[i] if "..." in s else ()), *(sizes[c] for c in s.replace("...", "")))))
+        for i, s in enumerate(ins)
+    )
+    return Case(args, {"equation": equation})
+
+
+@st.composite
+def cat_case(draw, stack: bool) -> Case:
+    """2 or 3 arrays that agree except along ``dim`` (that agree everywhere, for stack)."""
+    shape = draw(shapes(0 if stack else 1))
+    dim = draw(dim_of(len(shape) + 1 if stack else len(shape)))
+    arrays = []
+    for _ in range(draw(st.integers(2, 3))):
+        s = list(shape)
+        if not stack:
+            s[dim] = draw(st.integers(1, 3))
+        arrays.append(draw(array(tuple(s))))
+    return Case(tuple(arrays), {"dim": dim})
+
+
+@st.composite
+def split_case(draw, sections: bool) -> Case:
+    """A dim and either a piece size / chunk count, or a list of section sizes that add up."""
+    shape = draw(shapes(1))
+    dim = draw(dim_of(len(shape)))
+    n = shape[dim]
+    if sections:
+        cuts = sorted(draw(st.lists(st.integers(0, n), max_size=2)))
+        size = [b - a for a, b in zip([0, *cuts], [*cuts, n], strict=True)]
+    else:
+        size = draw(st.integers(1, n + 1))
+    return Case((draw(array(shape)),), {"size": size, "dim": dim})
+
+
+@st.composite
+def pad_case(draw, mode: str) -> Case:
+    """Pads for the last 1..3 dims: reflect needs pads < size, circular pads <= size; constant
+    pads may be negative (they crop)."""
+    shape = draw(shapes(1))
+    pad = []
+    for n in reversed(shape[-draw(st.integers(1, len(shape))) :]):
+        top = {"reflect": n - 1, "circular": n}.get(mode, 3)
+        low = -(n // 2) if mode == "constant" else 0
+        pad += [draw(st.integers(low, top)), draw(st.integers(low, top))]
+    kwargs: dict[str, Any] = {"pad": tuple(pad), "mode": mode}
+    if mode == "constant":
+        kwargs["value"] = draw(REAL)
+    return Case((draw(array(shape)),), kwargs)
+
+
+@st.composite
+def gather_case(draw) -> Case:
+    """An index no larger than x off ``dim`` (PyTorch allows smaller), entries repeating."""
+    shape = draw(shapes(1))
+    dim = draw(dim_of(len(shape)))
+    d = dim % len(shape)
+    ishape = tuple(draw(st.integers(1, 4 if i == d else n)) for i, n in enumerate(shape))
+    index = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[d] - 1)))
+    return Case((draw(array(shape)),), {"dim": dim, "index": index})
+
+
+@st.composite
+def scatter_case(draw) -> Case:
+    """x, src and an index (no larger than src, nor than x off ``dim``) whose entries repeat."""
+    shape = draw(shapes(1))
+    d = draw(st.integers(0, len(shape) - 1))
+    ishape = tuple(draw(st.integers(1, 4 if i == d else n)) for i, n in enumerate(shape))
+    sshape = tuple(m + draw(st.integers(0, 1)) for m in ishape)
+    index = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[d] - 1)))
+    return Case((draw(array(shape)), draw(array(sshape))), {"dim": d, "index": index})
+
+
+@st.composite
+def where_case(draw, scalar_other: bool) -> Case:
+    """A bool condition and the values to pick from, all broadcasting together."""
+    shps = draw(broadcastable(2 if scalar_other else 3)).input_shapes
+    args = (draw(hnp.arrays(bool, shps[0])), *[draw(array(s)) for s in shps[1:]])
+    return Case(args, {"other": draw(REAL)} if scalar_other else {})
+
+
+@st.composite
+def masked_fill_case(draw, tensor_value: bool) -> Case:
+    """x and a bool mask that broadcasts to x's shape; the value is a number or a 0-d tensor."""
+    shape = draw(shapes())
+    x, mask = draw(array(shape)), draw(hnp.arrays(bool, draw(broadcasts_to(shape))))
+    if tensor_value:
+        return Case((x, draw(array(()))), {"mask": mask})
+    return Case((x,), {"mask": mask, "value": draw(REAL)})
+
+
+@st.composite
+def clamp_case(draw, lo: float | None, hi: float | None) -> Case:
+    """x kept 0.1 away from the bounds, where clamp has its kinks."""
+    avoid = tuple(v for v in (lo, hi) if v is not None)
+    return Case((draw(array(draw(shapes()), floats(avoid=avoid))),), {"lo": lo, "hi": hi})
+
+
+@st.composite
+def clamp_tensor_case(draw) -> Case:
+    """x and tensor bounds lo < hi, all broadcasting, no value of x equal to a bound."""
+    x, a, b = draw(distinct(*draw(broadcastable(3)).input_shapes))
+    return Case((x, np.asarray(np.minimum(a, b)), np.asarray(np.maximum(a, b))))
+
+
+@st.composite
+def prod_zero_case(draw, full: bool) -> Case:
+    """An array with one or two exact zeros (prod's gradient is then the product of the others)."""
+    shape = draw(shapes(1))
+    x = draw(array(shape, NONZERO))
+    for _ in range(draw(st.integers(1, 2))):
+        x[tuple(draw(st.integers(0, n - 1)) for n in shape)] = 0.0
+    return Case((x,), {} if full else {"dim": draw(dim_of(len(shape))), "keepdim": draw(st.booleans())})
+
+
+@st.composite
+def inplace_case(draw, elements: st.SearchStrategy[float] = REAL) -> Case:
+    """x and an operand whose shape broadcasts to x's (an in-place op cannot change x's shape)."""
+    shape = draw(shapes())
+    return Case((draw(array(shape)), draw(array(draw(broadcasts_to(shape)), elements))))
+
+
+@st.composite
+def empty_case(draw, kind: str) -> Case:
+    """Inputs with a dimension of size 0: empty tensors must flow through forward and backward."""
+    if kind == "add":
+        shps = draw(
+            hnp.mutually_broadcastable_shapes(
+                num_shapes=2, min_dims=1, max_dims=3, min_side=0, max_side=3
+            ).filter(lambda b: 0 in b.result_shape)
+        ).input_shapes
+        return Case(tuple(draw(array(s)) for s in shps))
+    if kind == "matmul":
+        n, k, m = draw(st.permutations([0, draw(st.integers(0, 3)), draw(st.integers(1, 3))]))
+        return Case((draw(array((n, k))), draw(array((k, m)))))
+    shape = draw(shapes(1, min_side=0, max_side=3).filter(lambda s: 0 in s))
+    dim = draw(dim_of(len(shape)))
+    if kind == "cat":
+        other = tuple(0 if i == dim % len(shape) else n for i, n in enumerate(shape))
+        return Case((draw(array(shape)), draw(array(other))), {"dim": dim})
+    if kind == "getitem":
+        return Case((draw(array(shape)),), {"index": draw(hnp.basic_indices(shape, allow_newaxis=True))})
+    return Case((draw(array(shape)),), {"dim": dim})
+
+
+# --------------------------------------------------------------------------- NumPy references
+
+
+def np_sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def np_erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def np_softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    if x.size == 0:
+        return x.copy()
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def np_sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``x`` over the axes along which ``shape`` was broadcast to ``x.shape``."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+    )
+    return x.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def np_expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``expand``: -1 keeps the size of the aligned dim of x."""
+    lead = len(shape) - x.ndim
+    return np.broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)))
+
+
+def np_flatten(x: np.ndarray, start: int, end: int) -> np.ndarray:
+    start, end = start % x.ndim, end % x.ndim
+    return x.reshape((*x.shape[:start], -1, *x.shape[end + 1 :]))
+
+
+def np_pad(x: np.ndarray, pad: tuple[int, ...], mode: str = "constant", value: float = 0.0) -> np.ndarray:
+    """PyTorch's pad (``pad`` lists the last dimension first) written with np.pad."""
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode == "constant":
+        x = x[tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape, strict=True))]
+        widths = [(max(b, 0), max(a, 0)) for b, a in widths]
+        return np.pad(x, widths, mode="constant", constant_values=value)
+    return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode])
+
+
+def np_gather(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """``out[pos] = x[pos with pos[dim] replaced by index[pos]]``, one element at a time."""
+    out = np.empty(index.shape, x.dtype)
+    for pos in np.ndindex(*index.shape):
+        src = list(pos)
+        src[dim] = index[pos]
+        out[pos] = x[tuple(src)]
+    return out
+
+
+def np_scatter_add(x: np.ndarray, src: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """``out[pos with pos[dim] replaced by index[pos]] += src[pos]``, one element at a time."""
+    out = x.copy()
+    for pos in np.ndindex(*index.shape):
+        dst = list(pos)
+        dst[dim] = index[pos]
+        out[tuple(dst)] += src[pos]
+    return out
+
+
+def np_split(x: np.ndarray, size: int | list[int], dim: int) -> tuple[np.ndarray, ...]:
+    """PyTorch's split: pieces of ``size`` (the last one shorter), or sections of the listed sizes."""
+    n = x.shape[dim]
+    sizes = size if isinstance(size, list) else [min(size, n - s) for s in range(0, n, size)]
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=dim))
+
+
+def np_chunk(x: np.ndarray, size: int, dim: int) -> tuple[np.ndarray, ...]:
+    """PyTorch's chunk into ``size`` chunks: pieces of ⌈n / size⌉ (so possibly fewer of them)."""
+    return np_split(x, -(-x.shape[dim] // size), dim)
+
+
+def np_clamp(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    return np.clip(x, lo, hi)
+
+
+def np_setitem(x: np.ndarray, value: Any, index: Any) -> np.ndarray:
+    y = x.copy()
+    y[index] = value
+    return y
+
+
+# --------------------------------------------------------------------------- ops written as functions
+
+
+def setitem(x: tl.Tensor, value: tl.Tensor | None = None, *, index: Any, **scalar: float) -> tl.Tensor:
+    """``y = x * 1; y[index] = value; return y``: in place on a non-leaf (a tensor value, or a
+    Python number passed as ``value=`` among the constants)."""
+    y = x * 1
+    y[index] = scalar["value"] if value is None else value
+    return y
+
+
+def copy_into(x: tl.Tensor, src: tl.Tensor) -> tl.Tensor:
+    """``y = x * 1; y.copy_(src); return y``."""
+    y = x * 1
+    y.copy_(src)
+    return y
+
+
+def inplace(method: str) -> Callable[..., Any]:
+    """``y = x * 1; y.<method>(other); return y``: an in-place op on a non-leaf."""
+
+    def op(x: tl.Tensor, other: tl.Tensor) -> tl.Tensor:
+        y = x * 1
+        getattr(y, method)(other)
+        return y
+
+    op.__name__ = method
+    return op
+
+
+def _moves(perm: tuple[int, ...]) -> bool:
+    """True for a permutation that is not the identity (which permute returns as it is)."""
+    return perm != tuple(range(len(perm)))
+
+
+def device_round_trip(x: tl.Tensor) -> tl.Tensor:
+    """To the CPU and back: both moves are differentiable ``ToDevice`` nodes."""
+    return (x.to("cpu") * 2).to(x.device)
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+def _same(name: str, fn: Callable, cases: st.SearchStrategy[Case], functions: tuple, **kw) -> OpSpec:
+    """An entry whose tinylearn call and NumPy reference are the same expression."""
+    return OpSpec(name, fn, fn, cases, functions, **kw)
+
+
+def _unary(name: str, fn: Callable, ref: Callable, function: type[Function], elements=REAL) -> OpSpec:
+    """An elementwise function of one tensor, with inputs from the ``elements`` domain."""
+    return OpSpec(name, fn, ref, elementwise(elements), (function,))
+
+
+def _scalar(name: str, fn: Callable, function: type[Function], c=REAL, x=REAL) -> OpSpec:
+    """``fn(x, c)`` with a Python number ``c``."""
+    return _same(name, fn, elementwise(x, c=c), (function,))
+
+
+def _compare(name: str, fn: Callable) -> OpSpec:
+    """A comparison: bool results, forward tests only (distinct values, except where ties are drawn)."""
+    return _same(name, fn, distinct_elementwise(), (), differentiable=False)
+
+
+NONZERO_SCALAR = st.one_of(st.sampled_from([2, -3]), floats(-3.0, 3.0, avoid=(0.0,), margin=0.25))
+POSITIVE_SCALAR = st.sampled_from([2, 3, 0.5, 1.5, 2.5])
+EINSUMS = {
+    "mm": "ij,jk->ik", "batched": "bij,bjk->bik", "ellipsis": "...ij,...jk->...ik", "column_sum": "ij->j",
+    "total": "ij->", "dot": "i,i->", "outer": "i,j->ij", "implicit": "ij,jk", "transpose": "ij->ji",
+    "chain": "ij,jk,kl->il", "summed_in_one_operand": "ij,k->ik", "ellipsis_sum": "...i->...",
+}  # fmt: skip
+
+
+CATALOGUE: list[OpSpec] = [
+    # ---- arithmetic with broadcasting, reflected operators and Python scalars
+    _same("add", lambda x, y: x + y, elementwise(REAL, REAL), (ops.Add, ops.SumTo)),
+    _same("sub", lambda x, y: x - y, elementwise(REAL, REAL), (ops.Sub, ops.SumTo)),
+    _same("mul", lambda x, y: x * y, elementwise(REAL, REAL), (ops.Mul, ops.SumTo)),
+    _same("div", lambda x, y: x / y, elementwise(REAL, NONZERO), (ops.Div, ops.SumTo)),
+    OpSpec(
+        "functional_arith",
+        lambda x, y: tl.div(tl.sub(tl.add(x, y), tl.mul(x, y)), y),
+        lambda x, y: (x + y - x * y) / y,
+        elementwise(REAL, NONZERO),
+        (ops.Add, ops.Sub, ops.Mul, ops.Div),
+    ),
+    _scalar("add_scalar", lambda x, c: x + c, ops.Add),
+    _scalar("radd_scalar", lambda x, c: c + x, ops.Add),
+    _scalar("sub_scalar", lambda x, c: x - c, ops.Sub),
+    _scalar("rsub_scalar", lambda x, c: c - x, ops.Sub),
+    _scalar("mul_int_scalar", lambda x, c: x * c, ops.Mul, c=st.integers(-3, 3)),
+    _scalar("rmul_scalar", lambda x, c: c * x, ops.Mul),
+    _scalar("div_scalar", lambda x, c: x / c, ops.Div, c=NONZERO_SCALAR),
+    _scalar("rdiv_scalar", lambda x, c: c / x, ops.Div, c=NONZERO_SCALAR, x=NONZERO),
+    # an int64 tensor operand is promoted to float64 by a Cast node, and gets no gradient
+    _same("add_int_tensor", lambda x, k: x + k, int_tensor_operand(), (ops.Add, ops.Cast)),
+    _scalar("pow_int_exponent", lambda x, c: x**c, ops.PowScalar, c=st.sampled_from([0, 1, 2, 3])),
+    _scalar(
+        "pow_float_exponent",
+        lambda x, c: x**c,
+        ops.PowScalar,
+        c=st.sampled_from([-2, -1.5, -0.5, 0.5, 1.5, 2.5]),
+        x=POSITIVE,
+    ),
+    _same("pow_tensor", lambda x, y: x**y, elementwise(POSITIVE, REAL), (ops.Pow, ops.SumTo)),
+    OpSpec("pow_function", tl.pow, np.power, elementwise(POSITIVE, REAL), (ops.Pow,)),
+    _scalar("rpow_scalar", lambda x, c: c**x, ops.Pow, c=POSITIVE_SCALAR),
+    _unary("square", lambda x: x.square(), np.square, ops.Mul),
+    # ---- unary math
+    _unary("neg", lambda x: -x, np.negative, E.Neg),
+    _unary("neg_method", lambda x: x.neg(), np.negative, E.Neg),
+    _unary("abs", abs, np.abs, E.Abs, NONZERO),
+    _unary("exp", lambda x: x.exp(), np.exp, E.Exp),
+    _unary("log", lambda x: x.log(), np.log, E.Log, POSITIVE),
+    _unary("log1p", tl.log1p, np.log1p, E.Log1p, LOG1P),
+    _unary("expm1", tl.expm1, np.expm1, E.Expm1),
+    _unary("sqrt", lambda x: x.sqrt(), np.sqrt, E.Sqrt, POSITIVE),
+    _unary("rsqrt", lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), E.Rsqrt, POSITIVE),
+    _unary("sin", tl.sin, np.sin, E.Sin, WIDE),
+    _unary("cos", tl.cos, np.cos, E.Cos, WIDE),
+    _unary("tanh", lambda x: x.tanh(), np.tanh, E.Tanh, WIDE),
+    _unary("sigmoid", lambda x: x.sigmoid(), np_sigmoid, E.Sigmoid, WIDE),
+    _unary("sigmoid_functional", F.sigmoid, np_sigmoid, E.Sigmoid, WIDE),
+    _unary("relu", F.relu, lambda x: np.maximum(x, 0), E.Relu, NONZERO),
+    _unary("relu_method", lambda x: x.relu(), lambda x: np.maximum(x, 0), E.Relu, NONZERO),
+    _unary("erf", tl.erf, np_erf, E.Erf),
+    # ---- maximum, minimum, clamp, where (no ties, no value at a bound)
+    OpSpec("maximum", tl.maximum, np.maximum, distinct_elementwise(), (ops.Maximum, ops.SumTo)),
+    OpSpec(
+        "minimum", lambda x, y: x.minimum(y), np.minimum, distinct_elementwise(), (ops.Minimum, ops.SumTo)
+    ),
+    OpSpec("max_binary", lambda x, y: tl.max(x, y), np.maximum, distinct_elementwise(), (ops.Maximum,)),
+    OpSpec("min_binary", lambda x, y: x.min(y), np.minimum, distinct_elementwise(), (ops.Minimum,)),
+    OpSpec(
+        "clamp_min",
+        lambda x, lo, hi: x.clamp(min=lo),
+        lambda x, lo, hi: np.maximum(x, lo),
+        clamp_case(-0.5, None),
+        (ops.Clamp,),
+    ),
+    OpSpec(
+        "clamp_max",
+        lambda x, lo, hi: x.clamp(max=hi),
+        lambda x, lo, hi: np.minimum(x, hi),
+        clamp_case(None, 0.5),
+        (ops.Clamp,),
+    ),
+    OpSpec(
+        "clamp_both",
+        lambda x, lo, hi: tl.clamp(x, min=lo, max=hi),
+        np_clamp,
+        clamp_case(-0.5, 0.5),
+        (ops.Clamp,),
+    ),
+    OpSpec("clip_method", lambda x, lo, hi: x.clip(lo, hi), np_clamp, clamp_case(-1.0, 0.25), (ops.Clamp,)),
+    OpSpec(
+        "clamp_tensor_bounds",
+        lambda x, lo, hi: x.clamp(lo, hi),
+        np.clip,
+        clamp_tensor_case(),
+        (ops.Maximum, ops.Minimum),
+    ),
+    OpSpec("where", tl.where, np.where, where_case(False), (ops.Where, ops.SumTo)),
+    OpSpec(
+        "where_scalar", tl.where, lambda c, x, other: np.where(c, x, other), where_case(True), (ops.Where,)
+    ),
+    OpSpec("where_method", lambda c, x, y: x.where(c, y), np.where, where_case(False), (ops.Where,)),
+    OpSpec(
+        "masked_fill",
+        lambda x, mask, value: x.masked_fill(mask, value),
+        lambda x, mask, value: np.where(mask, value, x),
+        masked_fill_case(False),
+        (ops.Where,),
+    ),
+    OpSpec(
+        "masked_fill_tensor_value",
+        lambda x, v, mask: tl.masked_fill(x, mask, v),
+        lambda x, v, mask: np.where(mask, v, x),
+        masked_fill_case(True),
+        (ops.Where, ops.SumTo),
+    ),
+    # ---- reductions
+    OpSpec("sum_all", lambda x: x.sum(), np.sum, elementwise(REAL), (ops.Sum,)),
+    OpSpec(
+        "sum_dim",
+        lambda x, dim, keepdim: x.sum(dim, keepdim=keepdim),
+        lambda x, dim, keepdim: x.sum(axis=dim, keepdims=keepdim),
+        reduction(),
+        (ops.Sum,),
+    ),
+    OpSpec(
+        "sum_dims",
+        lambda x, dim, keepdim: tl.sum(x, dim=dim, keepdim=keepdim),
+        lambda x, dim, keepdim: x.sum(axis=dim, keepdims=keepdim),
+        reduction(multi=True),
+        (ops.Sum,),
+    ),
+    _same(
+        "sum_numpy_names",
+        lambda x, dim, keepdim: x.sum(axis=dim, keepdims=keepdim),
+        reduction(multi=True),
+        (ops.Sum,),
+    ),
+    OpSpec("mean_all", lambda x: x.mean(), np.mean, elementwise(REAL), (ops.Sum, ops.Div)),
+    OpSpec(
+        "mean_dims",
+        lambda x, dim, keepdim: x.mean(dim, keepdim),
+        lambda x, dim, keepdim: x.mean(axis=dim, keepdims=keepdim),
+        reduction(multi=True),
+        (ops.Sum, ops.Div),
+    ),
+    OpSpec(
+        "mean_numpy_names",
+        lambda x, dim, keepdim: tl.mean(x, axis=dim, keepdims=keepdim),
+        lambda x, dim, keepdim: x.mean(axis=dim, keepdims=keepdim),
+        reduction(),
+        (ops.Sum,),
+    ),
+    OpSpec(
+        "var_all",
+        lambda x: x.var(),
+        lambda x: np.var(x, ddof=1),
+        one_array(min_dims=1).filter(lambda c: c.args[0].size > 1),
+        (ops.Sum, ops.Sub, ops.Mul),
+    ),
+    # correction < count, so the divisor stays positive
+    OpSpec(
+        "var_dims",
+        lambda x, dim, keepdim, correction: x.var(dim, keepdim=keepdim, correction=correction),
+        lambda x, dim, keepdim, correction: np.var(x, axis=dim, keepdims=keepdim, ddof=correction),
+        reduction(multi=True, min_count=3, correction=st.sampled_from([0, 1, 2])),
+        (ops.Sum, ops.Mul),
+    ),
+    _same(
+        "var_numpy_names",
+        lambda x, dim, keepdim: x.var(axis=dim, ddof=0, keepdims=keepdim),
+        reduction(),
+        (ops.Sum,),
+    ),
+    OpSpec(
+        "var_unbiased_false",
+        lambda x, dim, keepdim: tl.var(x, dim, unbiased=False, keepdim=keepdim),
+        lambda x, dim, keepdim: np.var(x, axis=dim, keepdims=keepdim),
+        reduction(),
+        (ops.Sum,),
+    ),
+    # std = √var is not differentiable where var = 0: distinct values, two or more per reduction
+    OpSpec(
+        "std_all",
+        lambda x: x.std(),
+        lambda x: np.std(x, ddof=1),
+        one_array(min_dims=1, ties=False).filter(lambda c: c.args[0].size > 1),
+        (ops.Sum, E.Sqrt),
+    ),
+    OpSpec(
+        "std_dims",
+        lambda x, dim, keepdim, correction: x.std(dim, keepdim=keepdim, correction=correction),
+        lambda x, dim, keepdim, correction: np.std(x, axis=dim, keepdims=keepdim, ddof=correction),
+        reduction(multi=True, ties=False, min_count=2, correction=st.sampled_from([0, 1])),
+        (ops.Sum, E.Sqrt),
+    ),
+    OpSpec(
+        "std_numpy_names",
+        lambda x, dim, keepdim: tl.std(x, axis=dim, keepdims=keepdim, ddof=1),
+        lambda x, dim, keepdim: np.std(x, axis=dim, keepdims=keepdim, ddof=1),
+        reduction(ties=False, min_count=2),
+        (ops.Sum, E.Sqrt),
+    ),
+    OpSpec("max_all", lambda x: x.max(), np.max, one_array(ties=False), (ops.Amax,)),
+    OpSpec("min_all", tl.min, np.min, one_array(ties=False), (ops.Amax,)),
+    OpSpec(
+        "max_dim",
+        lambda x, dim, keepdim: x.max(dim, keepdim=keepdim),
+        lambda x, dim, keepdim: (
+            np.max(x, axis=dim, keepdims=keepdim),
+            np.argmax(x, axis=dim, keepdims=keepdim),
+        ),
+        reduction(ties=False),
+        (ops.Gather, ops.ScatterAdd),
+    ),
+    OpSpec(
+        "min_dim",
+        lambda x, dim, keepdim: tl.min(x, dim=dim, keepdim=keepdim),
+        lambda x, dim, keepdim: (
+            np.min(x, axis=dim, keepdims=keepdim),
+            np.argmin(x, axis=dim, keepdims=keepdim),
+        ),
+        reduction(ties=False),
+        (ops.Gather,),
+    ),
+    OpSpec(
+        "max_values_numpy_names",
+        lambda x, dim, keepdim: x.max(axis=dim, keepdims=keepdim).values,
+        lambda x, dim, keepdim: np.max(x, axis=dim, keepdims=keepdim),
+        reduction(ties=False),
+        (ops.Gather,),
+    ),
+    OpSpec(
+        "amax",
+        lambda x, dim, keepdim: x.amax(dim, keepdim),
+        lambda x, dim, keepdim: np.max(x, axis=dim, keepdims=keepdim),
+        reduction(multi=True, ties=False),
+        (ops.Amax,),
+    ),
+    OpSpec(
+        "amin",
+        lambda x, dim, keepdim: tl.amin(x, dim=dim, keepdim=keepdim),
+        lambda x, dim, keepdim: np.min(x, axis=dim, keepdims=keepdim),
+        reduction(multi=True, ties=False),
+        (ops.Amax,),
+    ),
+    OpSpec(
+        "logsumexp",
+        lambda x, dim, keepdim: x.logsumexp(dim, keepdim),
+        lambda x, dim, keepdim: np.log(np.exp(x).sum(axis=dim, keepdims=keepdim)),
+        reduction(WIDE, multi=True),
+        (ops.Sum, E.Exp, E.Log),
+    ),
+    OpSpec(
+        "prod_dim",
+        lambda x, dim, keepdim: x.prod(dim, keepdim=keepdim),
+        lambda x, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim),
+        reduction(NONZERO),
+        (ops.Prod,),
+    ),
+    OpSpec("prod_all", tl.prod, np.prod, elementwise(NONZERO), (ops.Prod,)),
+    OpSpec(
+        "prod_dim_with_zeros",
+        lambda x, dim, keepdim: x.prod(dim, keepdim=keepdim),
+        lambda x, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim),
+        prod_zero_case(False),
+        (ops.Prod, ops.Where, ops.Permute),
+    ),
+    OpSpec("prod_all_with_zeros", lambda x: x.prod(), np.prod, prod_zero_case(True), (ops.Prod, ops.Where)),
+    OpSpec(
+        "cumsum",
+        lambda x, dim: x.cumsum(dim),
+        lambda x, dim: np.cumsum(x, axis=dim),
+        reduction(keepdim=False),
+        (ops.Cumsum, ops.Flip),
+    ),
+    OpSpec(
+        "softmax",
+        lambda x, dim: F.softmax(x, dim=dim),
+        np_softmax,
+        reduction(WIDE, keepdim=False),
+        (ops.Softmax, ops.Sum),
+    ),
+    OpSpec(
+        "log_softmax",
+        lambda x, dim: x.log_softmax(dim),
+        lambda x, dim: np.log(np_softmax(x, dim)),
+        reduction(WIDE, keepdim=False),
+        (ops.LogSoftmax, E.Exp),
+    ),
+    OpSpec(
+        "sum_to", lambda x, shape: x.sum_to(shape), np_sum_to, sum_to_case(), (ops.SumTo, ops.BroadcastTo)
+    ),
+    # ---- matrix products
+    OpSpec("matmul_vv", lambda a, b: a @ b, np.matmul, matmul_case("v", "v"), (ops.MatMul, ops.Reshape)),
+    OpSpec("matmul_vm", lambda a, b: a @ b, np.matmul, matmul_case("v", "m"), (ops.MatMul,)),
+    OpSpec("matmul_mv", lambda a, b: a.matmul(b), np.matmul, matmul_case("m", "v"), (ops.MatMul,)),
+    OpSpec("matmul_mm", tl.matmul, np.matmul, matmul_case("m", "m"), (ops.MatMul,)),
+    OpSpec("matmul_batched", lambda a, b: a @ b, np.matmul, matmul_case("b", "b"), (ops.MatMul, ops.SumTo)),
+    OpSpec("matmul_vb", lambda a, b: a @ b, np.matmul, matmul_case("v", "b"), (ops.MatMul, ops.SumTo)),
+    OpSpec("matmul_bv", lambda a, b: a @ b, np.matmul, matmul_case("b", "v"), (ops.MatMul,)),
+    OpSpec("matmul_bm", lambda a, b: a @ b, np.matmul, matmul_case("b", "m"), (ops.MatMul, ops.SumTo)),
+    *[
+        OpSpec(
+            f"einsum_{label}",
+            lambda *xs, equation: tl.einsum(equation, *xs),
+            lambda *xs, equation: np.einsum(equation, *xs),
+            einsum_case(eq),
+            (ops.Einsum,),
+        )
+        for label, eq in EINSUMS.items()
+    ],
+    OpSpec(
+        "einsum_operand_list",
+        lambda x, y: tl.einsum("i,i->i", [x, y]),
+        np.multiply,
+        elementwise(REAL, REAL, broadcast=False, min_dims=1, max_dims=1),
+        (ops.Einsum,),
+    ),
+    # ---- reshaping and moving dims
+    _same("reshape", lambda x, shape: x.reshape(shape), reshape_case(False), (ops.Reshape,)),
+    OpSpec(
+        "view_infer",
+        lambda x, shape: x.view(*shape),
+        lambda x, shape: x.reshape(shape),
+        reshape_case(True),
+        (ops.Reshape,),
+    ),
+    OpSpec(
+        "flatten", lambda x, start, end: x.flatten(start, end), np_flatten, flatten_case(), (ops.Reshape,)
+    ),
+    OpSpec("flatten_all", tl.flatten, lambda x: x.reshape(-1), elementwise(REAL), (ops.Reshape,)),
+    OpSpec(
+        "unflatten",
+        lambda x, sizes: x.unflatten(0, sizes),
+        lambda x, sizes: x.reshape(sizes + x.shape[1:]),
+        unflatten_case(),
+        (ops.Reshape,),
+    ),
+    OpSpec(
+        "transpose",
+        lambda x, d0, d1: x.transpose(d0, d1),
+        lambda x, d0, d1: np.swapaxes(x, d0, d1),
+        one_array(min_dims=1, d0=lambda s: dim_of(len(s)), d1=lambda s: dim_of(len(s))),
+        (ops.Permute,),
+    ),
+    OpSpec(
+        "permute",
+        lambda x, dims: x.permute(*dims),
+        lambda x, dims: np.transpose(x, dims),
+        one_array(min_dims=2, dims=lambda s: st.permutations(range(len(s))).map(tuple).filter(_moves)),
+        (ops.Permute,),
+    ),
+    _same("T", lambda x: x.T, elementwise(REAL), (ops.Permute,)),
+    _same("mT", lambda x: x.mT, one_array(min_dims=2), (ops.Permute,)),
+    OpSpec(
+        "movedim",
+        lambda x, s, d: x.movedim(s, d),
+        lambda x, s, d: np.moveaxis(x, s, d),
+        one_array(min_dims=1, s=lambda s: dim_of(len(s)), d=lambda s: dim_of(len(s))),
+        (ops.Permute,),
+    ),
+    OpSpec(
+        "squeeze_all",
+        lambda x: x.squeeze(),
+        np.squeeze,
+        one_array().filter(lambda c: 1 in c.args[0].shape),
+        (ops.Reshape,),
+    ),
+    OpSpec(
+        "squeeze_dim",
+        tl.squeeze,
+        lambda x, dim: np.squeeze(x, dim) if x.shape[dim] == 1 else x,
+        one_array(min_dims=1, dim=lambda s: dim_of(len(s))),
+        (ops.Reshape,),
+    ),
+    OpSpec(
+        "unsqueeze",
+        lambda x, dim: x.unsqueeze(dim),
+        lambda x, dim: np.expand_dims(x, dim),
+        one_array(dim=lambda s: st.integers(-len(s) - 1, len(s))),
+        (ops.Reshape,),
+    ),
+    OpSpec(
+        "expand",
+        lambda x, shape: x.expand(*shape),
+        np_expand,
+        expand_case(True),
+        (ops.BroadcastTo, ops.SumTo),
+    ),
+    OpSpec(
+        "broadcast_to", tl.broadcast_to, np.broadcast_to, expand_case(False), (ops.BroadcastTo, ops.SumTo)
+    ),
+    # y only lends its shape
+    OpSpec(
+        "expand_as",
+        lambda x, y: x.expand_as(y),
+        lambda x, y: np.broadcast_to(x, y.shape),
+        expand_as_case(),
+        (ops.BroadcastTo,),
+        grad_args=(0,),
+    ),
+    OpSpec(
+        "broadcast_tensors",
+        lambda x, y: tuple(tl.broadcast_tensors(x, y)),
+        np.broadcast_arrays,
+        elementwise(REAL, REAL),
+        (ops.BroadcastTo,),
+    ),
+    # ---- indexing
+    *[
+        _same(f"getitem_{kind}", lambda x, index: x[index], index_case(kind), (ops.GetItem, ops.IndexAdd))
+        for kind in ["basic", "int_array", "advanced", "mask", "list", "mixed"]
+    ],
+    OpSpec(
+        "index_select",
+        lambda x, dim, index: x.index_select(dim, index),
+        lambda x, dim, index: np.take(x, index, axis=dim),
+        index_select_case(),
+        (ops.GetItem, ops.IndexAdd),
+    ),
+    OpSpec(
+        "gather",
+        lambda x, dim, index: x.gather(dim, index),
+        lambda x, dim, index: np_gather(
+            x[tuple(slice(None) if i == dim % x.ndim else slice(0, n) for i, n in enumerate(index.shape))],
+            dim % x.ndim,
+            index,
+        ),
+        gather_case(),
+        (ops.Gather, ops.ScatterAdd),
+    ),
+    OpSpec(
+        "scatter_add",
+        lambda x, src, dim, index: x.scatter_add(dim, index, src),
+        np_scatter_add,
+        scatter_case(),
+        (ops.ScatterAdd, ops.Gather, ops.ConstantPad),
+    ),
+    OpSpec(
+        "narrow",
+        lambda x, start, length: x.narrow(-1, start, length),
+        lambda x, start, length: x[..., start : start + length],
+        narrow_case(),
+        (ops.GetItem, ops.IndexAdd),
+    ),
+    # ---- joining and splitting
+    OpSpec(
+        "cat",
+        lambda *xs, dim: tl.cat(xs, dim),
+        lambda *xs, dim: np.concatenate(xs, dim),
+        cat_case(False),
+        (ops.Cat,),
+    ),
+    OpSpec(
+        "stack",
+        lambda *xs, dim: tl.stack(list(xs), dim=dim),
+        lambda *xs, dim: np.stack(xs, dim),
+        cat_case(True),
+        (ops.Cat, ops.Reshape),
+    ),
+    OpSpec(
+        "split_size",
+        lambda x, size, dim: x.split(size, dim),
+        np_split,
+        split_case(False),
+        (ops.GetItem, ops.IndexAdd),
+    ),
+    OpSpec(
+        "split_sections",
+        lambda x, size, dim: tl.split(x, size, dim=dim),
+        np_split,
+        split_case(True),
+        (ops.GetItem,),
+    ),
+    OpSpec("chunk", lambda x, size, dim: x.chunk(size, dim), np_chunk, split_case(False), (ops.GetItem,)),
+    OpSpec(
+        "unbind",
+        lambda x, dim: x.unbind(dim),
+        lambda x, dim: tuple(np.moveaxis(x, dim, 0)),
+        one_array(min_dims=1, dim=lambda s: dim_of(len(s))),
+        (ops.GetItem, ops.Reshape),
+    ),
+    # ---- padding and rearranging
+    OpSpec(
+        "pad_constant",
+        lambda x, **kw: F.pad(x, **kw),
+        np_pad,
+        pad_case("constant"),
+        (ops.ConstantPad, ops.GetItem),
+    ),
+    *[
+        OpSpec(
+            f"pad_{mode}", lambda x, **kw: F.pad(x, **kw), np_pad, pad_case(mode), (ops.GetItem, ops.IndexAdd)
+        )
+        for mode in ["reflect", "replicate", "circular"]
+    ],
+    OpSpec(
+        "flip",
+        lambda x, dims: x.flip(dims),
+        lambda x, dims: np.flip(x, dims),
+        one_array(min_dims=1, dims=lambda s: dims_of(len(s))),
+        (ops.Flip,),
+    ),
+    OpSpec(
+        "roll",
+        lambda x, shifts, dims: x.roll(shifts, dims),
+        lambda x, shifts, dims: np.roll(x, shifts, dims),
+        one_array(min_dims=1, dims=lambda s: dims_of(len(s))).flatmap(
+            lambda c: st.tuples(*[st.integers(-5, 5) for _ in c.kwargs["dims"]]).map(
+                lambda sh: Case(c.args, {**c.kwargs, "shifts": sh})
+            )
+        ),
+        (ops.Roll,),
+    ),
+    OpSpec(
+        "roll_flat",
+        tl.roll,
+        lambda x, shifts: np.roll(x, shifts),
+        one_array(shifts=lambda s: st.integers(-5, 5)),
+        (ops.Roll, ops.Reshape),
+    ),
+    OpSpec(
+        "tril",
+        lambda x, k: x.tril(k),
+        np.tril,
+        one_array(min_dims=2, k=lambda s: st.integers(-2, 2)),
+        (ops.Tril,),
+    ),
+    OpSpec(
+        "triu",
+        lambda x, k: tl.triu(x, diagonal=k),
+        np.triu,
+        one_array(min_dims=2, k=lambda s: st.integers(-2, 2)),
+        (ops.Tril,),
+    ),
+    OpSpec(
+        "repeat",
+        lambda x, reps: x.repeat(*reps),
+        lambda x, reps: np.tile(x.reshape((1,) * (len(reps) - x.ndim) + x.shape), reps),
+        one_array(
+            reps=lambda s: st.lists(st.integers(1, 3), min_size=len(s), max_size=len(s) + 1).map(tuple)
+        ),
+        (ops.Repeat, ops.Sum, ops.Reshape),
+    ),
+    # ---- copies, dtype and device moves
+    OpSpec("clone", lambda x: x.clone(), np.copy, elementwise(REAL), (ops.Clone,)),
+    # A float64 -> float32 -> float64 round trip. Finite differences see its float32 steps
+    # (~1e-7), so gradcheck takes eps = 1e-3: the function is linear, the larger step is exact.
+    OpSpec(
+        "cast_float",
+        lambda x: x.to(tl.float32).to(tl.float64),
+        lambda x: x.astype(np.float32).astype(np.float64),
+        elementwise(REAL),
+        (ops.Cast,),
+        gradcheck_kwargs={"eps": 1e-3},
+        result_dtype=np.dtype(np.float64),
+    ),
+    OpSpec(
+        "cast_to_int",
+        lambda x: x.to(tl.int64),
+        lambda x: x.astype(np.int64),
+        elementwise(floats(-3.0, 3.0)),
+        (ops.Cast,),
+        differentiable=False,
+    ),
+    OpSpec(
+        "to_device", device_round_trip, lambda x: x * 2, elementwise(REAL), (ops.ToDevice,), devices=("cuda",)
+    ),
+    # ---- in-place updates of a non-leaf (each records its out-of-place op on the old value)
+    OpSpec("setitem_basic", setitem, np_setitem, setitem_case("basic"), (ops.SetItem, ops.SumTo)),
+    OpSpec("setitem_int_array", setitem, np_setitem, setitem_case("int_array"), (ops.SetItem,)),
+    OpSpec("setitem_mask", setitem, np_setitem, setitem_case("mask"), (ops.SetItem,)),
+    OpSpec(
+        "setitem_scalar",
+        setitem,
+        lambda x, index, value: np_setitem(x, value, index),
+        setitem_case("scalar"),
+        (ops.SetItem,),
+    ),
+    # copy_ overwrites every element, so the result does not depend on x: only src is differentiable
+    OpSpec(
+        "copy_",
+        copy_into,
+        lambda x, src: np.broadcast_to(src, x.shape).copy(),
+        inplace_case(),
+        (ops.CopyFrom, ops.SumTo),
+        grad_args=(1,),
+    ),
+    OpSpec("add_", inplace("add_"), np.add, inplace_case(), (ops.Add,)),
+    OpSpec("sub_", inplace("__isub__"), np.subtract, inplace_case(), (ops.Sub,)),
+    OpSpec("mul_", inplace("mul_"), np.multiply, inplace_case(), (ops.Mul,)),
+    OpSpec("div_", inplace("__itruediv__"), np.divide, inplace_case(NONZERO), (ops.Div,)),
+    OpSpec(
+        "clamp_", lambda x, lo, hi: x.mul(1).clamp_(lo, hi), np_clamp, clamp_case(-0.5, 0.5), (ops.Clamp,)
+    ),
+    # ---- empty tensors (a dimension of size 0)
+    _same("add_empty", lambda x, y: x + y, empty_case("add"), (ops.Add,)),
+    OpSpec(
+        "sum_empty", lambda x, dim: x.sum(dim), lambda x, dim: x.sum(axis=dim), empty_case("sum"), (ops.Sum,)
+    ),
+    OpSpec("matmul_empty", lambda a, b: a @ b, np.matmul, empty_case("matmul"), (ops.MatMul,)),
+    OpSpec(
+        "cat_empty",
+        lambda x, y, dim: tl.cat([x, y], dim),
+        lambda x, y, dim: np.concatenate([x, y], dim),
+        empty_case("cat"),
+        (ops.Cat,),
+    ),
+    _same("getitem_empty", lambda x, index: x[index], empty_case("getitem"), (ops.GetItem,)),
+    OpSpec("softmax_empty", lambda x, dim: x.softmax(dim), np_softmax, empty_case("softmax"), (ops.Softmax,)),
+    OpSpec(
+        "log_softmax_empty",
+        lambda x, dim: F.log_softmax(x, dim),
+        lambda x, dim: np.log(np_softmax(x, dim)),
+        empty_case("softmax"),
+        (ops.LogSoftmax,),
+    ),
+    # ---- comparisons: bool results, forward only
+    _compare("eq", lambda x, y: x == y),
+    _compare("ne", lambda x, y: x != y),
+    _compare("lt", lambda x, y: x < y),
+    _compare("le", lambda x, y: x <= y),
+    _compare("gt", lambda x, y: x > y),
+    _compare("ge", lambda x, y: x >= y),
+    OpSpec(
+        "eq_with_ties",
+        tl.eq,
+        np.equal,
+        elementwise(st.sampled_from([0.0, 1.0]), st.sampled_from([0.0, 1.0])),
+        (),
+        differentiable=False,
+    ),
+    _same("lt_scalar", lambda x, c: x < c, elementwise(REAL, c=REAL), (), differentiable=False),
+    _same("ge_reflected_scalar", lambda x, c: c >= x, elementwise(REAL, c=REAL), (), differentiable=False),
+]
+
+BY_NAME: dict[str, OpSpec] = {spec.name: spec for spec in CATALOGUE}
+assert len(BY_NAME) == len(CATALOGUE), "two catalogue entries share a name"
