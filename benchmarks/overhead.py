@@ -51,7 +51,7 @@ def _median_us(fn: Callable[[], object], min_time: float = 0.2, repeats: int = 7
 def _cases(size: int):
     """(name, tinylearn forward, numpy forward, numpy forward+backward) for one size."""
     rng = np.random.default_rng(0)
-    side = int(round(size**0.5))
+    side = round(size**0.5)
     a = rng.standard_normal(size).astype(np.float32)
     b = rng.standard_normal(size).astype(np.float32)
     m1 = rng.standard_normal((side, side)).astype(np.float32)
@@ -73,7 +73,13 @@ def _cases(size: int):
         ("exp", (a,), lambda x: x.exp(), lambda: np.exp(a), lambda: g * np.exp(a)),
         ("tanh", (a,), lambda x: x.tanh(), lambda: np.tanh(a), lambda: g * (1 - np.tanh(a) ** 2)),
         ("relu", (a,), lambda x: x.relu(), lambda: np.maximum(a, 0), lambda: g * (a > 0)),
-        ("sum", (a,), lambda x: x.sum(), lambda: a.sum(), lambda: (a.sum(), np.broadcast_to(np.float32(1), a.shape))),
+        (
+            "sum",
+            (a,),
+            lambda x: x.sum(),
+            a.sum,
+            lambda: (a.sum(), np.broadcast_to(np.float32(1), a.shape)),
+        ),
         ("softmax", (a,), lambda x: x.softmax(-1), lambda: np_softmax(a), lambda: np_softmax_fb(a)),
         ("matmul", (m1, m2), lambda x, y: x @ y, lambda: m1 @ m2, lambda: (m1 @ m2, gm @ m2.T, m1.T @ gm)),
     ]

@@ -72,11 +72,16 @@ def train(
     patience: int = 5,
     amp: bool = False,
     seed: int = 0,
+    warmup_epochs: int = 1,
     val_size: int = 5000,
     progress: bool = True,
     out: str | Path | None = "mnist-output",
 ) -> dict[str, Any]:
-    """Train the MLP on MNIST and evaluate it on the test set; return the results and the History."""
+    """Train the MLP on MNIST and evaluate it on the test set; return the results and the History.
+
+    The learning rate rises linearly from lr/10 to ``lr`` over ``warmup_epochs`` epochs, then follows a
+    cosine down to 0 by the last epoch.
+    """
     start = time.perf_counter()
     tl.manual_seed(seed)
     train_ds, val_ds, test_ds = load_mnist(root, val_size, seed, progress)
@@ -86,15 +91,18 @@ def train(
 
     model = tl.models.MLP(784, hidden, 10, dropout=dropout)
     optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    warmup = 1 if epochs > 1 else 0
-    scheduler = optim.lr_scheduler.SequentialLR(
-        optimizer,
-        [
-            optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=max(warmup, 1)),
-            optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs - warmup, 1)),
-        ],
-        milestones=[warmup],
-    )
+    warmup = min(warmup_epochs, epochs - 1)
+    if warmup > 0:
+        scheduler = optim.lr_scheduler.SequentialLR(
+            optimizer,
+            [
+                optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup),
+                optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs - warmup),
+            ],
+            milestones=[warmup],
+        )
+    else:
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     early_stopping = EarlyStopping(patience=patience)
     print(
         f"{model.num_parameters():,} parameters; {len(train_ds):,} training, {len(val_ds):,} validation, "
@@ -129,6 +137,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=int, nargs="+", default=[512, 256], help="hidden layer sizes")
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--patience", type=int, default=5, help="early stopping patience (epochs)")
+    parser.add_argument("--warmup-epochs", type=int, default=1, help="epochs of linear lr warmup")
     parser.add_argument("--amp", action="store_true", help="mixed precision: float16 matmuls + GradScaler")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="mnist-output", help="folder for the curves")
@@ -140,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     result = train(
         args.root, args.epochs, args.batch_size, args.lr, args.weight_decay, args.hidden, args.dropout,
-        args.patience, args.amp, args.seed, progress=not args.no_progress, out=args.out,
+        args.patience, args.amp, args.seed, args.warmup_epochs, progress=not args.no_progress, out=args.out,
     )  # fmt: skip
     print(
         f"test accuracy {result['test_acc']:.2%} (test loss {result['test_loss']:.4f}) after "

@@ -408,11 +408,11 @@ class FakeArray:
         return self._a.flags
 
     @property
-    def T(self) -> FakeArray:  # noqa: N802 - NumPy's name
+    def T(self) -> FakeArray:
         return FakeArray(self._a.T)
 
     @property
-    def mT(self) -> FakeArray:  # noqa: N802 - NumPy's name
+    def mT(self) -> FakeArray:
         return FakeArray(self._a.mT)
 
     @property
@@ -611,7 +611,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     become available and run on the CPU; pytest restores the real detection after the test. Returns
     this module (the "cupy" that tensors on ``cuda`` will hold arrays of).
     """
-    import tinylearn.backend as backend  # noqa: PLC0415 - the double itself must not need tinylearn
+    import tinylearn.backend as backend
 
     module = _module()
     monkeypatch.setattr(backend, "_cupy", module)

@@ -677,6 +677,7 @@ EINSUMS = {
     "mm": "ij,jk->ik", "batched": "bij,bjk->bik", "ellipsis": "...ij,...jk->...ik", "column_sum": "ij->j",
     "total": "ij->", "dot": "i,i->", "outer": "i,j->ij", "implicit": "ij,jk", "transpose": "ij->ji",
     "chain": "ij,jk,kl->il", "summed_in_one_operand": "ij,k->ik", "ellipsis_sum": "...i->...",
+    "trace": "ii->", "diagonal": "ii->i", "diagonal_batched": "bii,bi->b",
 }  # fmt: skip
 
 
@@ -980,7 +981,7 @@ CATALOGUE: list[OpSpec] = [
             lambda *xs, equation: tl.einsum(equation, *xs),
             lambda *xs, equation: np.einsum(equation, *xs),
             einsum_case(eq),
-            (ops.Einsum,),
+            (ops.Einsum, ops.GetItem) if label.startswith(("trace", "diag")) else (ops.Einsum,),
         )
         for label, eq in EINSUMS.items()
     ],

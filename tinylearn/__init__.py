@@ -1,10 +1,10 @@
 """tinylearn: a small deep-learning framework to learn from, with PyTorch's names.
 
-    import tinylearn as tl
-    x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    y = (x * x).sum()
-    y.backward()
-    x.grad            # tensor([2., 4., 6.])
+import tinylearn as tl
+x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = (x * x).sum()
+y.backward()
+x.grad            # tensor([2., 4., 6.])
 """
 
 from . import autograd, backend, dtypes, random
@@ -30,7 +30,15 @@ from .dtypes import (
     short,
     uint8,
 )
-from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .tensor import (
     Tensor,
     arange,
@@ -55,7 +63,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
-from .ops import (  # noqa: E402  (after Tensor, which the ops extend)
+from .ops import (
     abs, add, all, allclose, amax, amin, any, argmax, argmin, broadcast_tensors, broadcast_to, cat, chunk,
     clamp, clone, cos, cumsum, div, einsum, eq, equal, erf, exp, expand, expm1, flatten, flip, gather, ge,
     gt, index_select, isfinite, isinf, isnan, le, log, log1p, log_softmax, logical_and, logical_not,
@@ -64,10 +72,12 @@ from .ops import (  # noqa: E402  (after Tensor, which the ops extend)
     softmax, split, sqrt, square, squeeze, stack, std, sub, sum, tanh, transpose, tril, triu, unbind,
     unflatten, unsqueeze, var, where,
 )  # fmt: skip
-from .gradcheck import GradcheckError, dodge_kinks, gradcheck, gradgradcheck  # noqa: E402
-from . import amp, data, models, nn, optim, viz  # noqa: E402
-from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
-from . import training  # noqa: E402
+from .gradcheck import GradcheckError, dodge_kinks, gradcheck, gradgradcheck
+from . import amp, data, models, nn, optim, viz
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled
+from . import io
+from .io import load, load_checkpoint, save, save_checkpoint
+from . import training
 
 clip = clamp
 true_divide = div

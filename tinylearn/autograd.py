@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 __all__ = [
     "Function",
     "backward",
-    "grad",
-    "no_grad",
     "enable_grad",
-    "set_grad_enabled",
+    "grad",
     "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
 ]
 
 # --------------------------------------------------------------------------- grad mode
@@ -150,7 +150,7 @@ class Function:
     def forward(self, *arrays):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def backward(self, grad_output: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
+    def backward(self, grad_output: Tensor) -> Tensor | tuple[Tensor | None, ...] | None:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
 
     @classmethod

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["Device", "device", "get_array_module", "cuda_is_available", "default_device"]
+__all__ = ["Device", "cuda_is_available", "default_device", "device", "get_array_module"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _load_cupy() -> ModuleType | None:
     global _cupy
     if _cupy is None:
         try:
-            import cupy  # noqa: PLC0415
+            import cupy
 
             _cupy = cupy if cupy.cuda.is_available() else False
         except Exception:  # ImportError, CUDA driver errors, missing libraries: all mean "no GPU"

@@ -22,14 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 float16 = half = np.dtype("float16")
-float32 = float = np.dtype("float32")  # noqa: A001 - PyTorch's name
+float32 = float = np.dtype("float32")
 float64 = double = np.dtype("float64")
 uint8 = np.dtype("uint8")
 int8 = np.dtype("int8")
 int16 = short = np.dtype("int16")
-int32 = int = np.dtype("int32")  # noqa: A001 - PyTorch's name
+int32 = int = np.dtype("int32")
 int64 = long = np.dtype("int64")
-bool = np.dtype("bool")  # noqa: A001 - PyTorch's name
+bool = np.dtype("bool")
 
 SUPPORTED = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
 FLOATING = (float16, float32, float64)

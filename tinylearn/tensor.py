@@ -26,27 +26,27 @@ from .random import default_generator
 
 __all__ = [
     "Tensor",
-    "tensor",
-    "as_tensor",
-    "from_numpy",
-    "zeros",
-    "ones",
-    "full",
-    "empty",
     "arange",
-    "linspace",
-    "eye",
-    "rand",
-    "randn",
-    "randint",
-    "zeros_like",
-    "ones_like",
-    "full_like",
+    "as_tensor",
+    "empty",
     "empty_like",
-    "rand_like",
-    "randn_like",
-    "randint_like",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
     "is_tensor",
+    "linspace",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]
 
 
@@ -54,16 +54,16 @@ class Tensor:
     """A multi-dimensional array with autograd. Make one with :func:`tinylearn.tensor`."""
 
     __slots__ = (
+        "__weakref__",
+        "_accumulator",
+        "_hooks",
+        "_is_view",
+        "_retains_grad",
+        "_version",
         "data",
         "grad",
         "grad_fn",
         "requires_grad",
-        "_version",
-        "_is_view",
-        "_hooks",
-        "_retains_grad",
-        "_accumulator",
-        "__weakref__",
     )
     # Make NumPy defer to our reflected operators (np_array + tensor -> Tensor.__radd__).
     __array_priority__ = 1000
@@ -169,7 +169,9 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
-            raise RuntimeError(f"item(): a Tensor with {self.numel()} elements cannot be converted to a number")
+            raise RuntimeError(
+                f"item(): a Tensor with {self.numel()} elements cannot be converted to a number"
+            )
         return self.data.reshape(()).item()
 
     def tolist(self):
@@ -337,13 +339,18 @@ class Tensor:
             # old output (exp, tanh, ...) then refuses to run on the overwritten values.
             needs_copy = any(o.requires_grad for o in others)
             old = Tensor._make(self.data.copy() if needs_copy else self.data)
-            old.requires_grad, old.grad_fn, old._accumulator = self.requires_grad, self.grad_fn, self._accumulator
+            old.requires_grad, old.grad_fn, old._accumulator = (
+                self.requires_grad,
+                self.grad_fn,
+                self._accumulator,
+            )
             old._version = [self._version[0] + (0 if needs_copy else 1)]
         with autograd.set_grad_enabled(recording):
             new = fn.apply(old, *others, **params)
         if new.dtype != self.dtype and not np.can_cast(new.dtype, self.dtype, "same_kind"):
             raise RuntimeError(
-                f"in-place {fn.__name__}: result type {new.dtype} can't be cast to the tensor's dtype {self.dtype}"
+                f"in-place {fn.__name__}: result type {new.dtype} can't be cast to the tensor's "
+                f"dtype {self.dtype}"
             )
         if new.shape != self.shape:
             raise RuntimeError(
@@ -379,7 +386,9 @@ class Tensor:
                 )
         if other.dtype != self.dtype:
             if _dt.category(other.dtype) > _dt.category(self.dtype):
-                raise RuntimeError(f"{op}: result type {other.dtype} can't be cast to the tensor's dtype {self.dtype}")
+                raise RuntimeError(
+                    f"{op}: result type {other.dtype} can't be cast to the tensor's dtype {self.dtype}"
+                )
             other = other.to(self.dtype)
         return other
 
@@ -397,7 +406,7 @@ class Tensor:
     def div_(self, other) -> Tensor:
         return self._inplace(ops.Div, self._operand(other, "div_"))
 
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    def clamp_(self, min=None, max=None) -> Tensor:
         return self._inplace(ops.Clamp, min=min, max=max)
 
     def copy_(self, src) -> Tensor:
@@ -416,9 +425,7 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         value = self._scalar(value)
         if value.device != self.device:
-            raise RuntimeError(
-                f"__setitem__: value is on {value.device} but the tensor is on {self.device}"
-            )
+            raise RuntimeError(f"__setitem__: value is on {value.device} but the tensor is on {self.device}")
         # Cast first (differentiably, so the value's gradient keeps its own dtype), as PyTorch does.
         self._inplace(ops.SetItem, value.to(self.dtype), index=ops.normalize_index(index, self))
 
@@ -454,7 +461,11 @@ class Tensor:
         arr = backend.to_device(self.data, backend.CPU)
         prefix = "tensor("
         body = np.array2string(
-            arr, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
+            arr,
+            separator=", ",
+            prefix=prefix,
+            threshold=1000,
+            edgeitems=3,
             formatter=None if arr.dtype.kind != "f" else {"float_kind": _format_float(arr)},
         )
         extras = []
@@ -489,14 +500,18 @@ def _format_float(arr: np.ndarray) -> Callable[[float], str]:
     big, small = np.abs(values).max(), np.abs(values).min()
     integral = bool(np.all(values == np.ceil(values)))
     if big / small > 1000 or big > 1e8 or (small < 1e-4 and not integral):
+
         def fmt(v: float) -> str:
             return f"{v:.4e}"
     elif integral:
+
         def fmt(v: float) -> str:
             return f"{v:.0f}." if np.isfinite(v) else str(v)
     else:
+
         def fmt(v: float) -> str:
             return f"{v:.4f}"
+
     width = max(len(fmt(v)) for v in values)
     return lambda v: fmt(v).rjust(width)
 
@@ -552,7 +567,11 @@ def _to_array(data, dtype=None, device=None):
     if dt is not None and arr.dtype != dt:
         arr = arr.astype(dt)
     if dev is None:
-        dev = backend.array_device(arr) if not isinstance(arr, np.ndarray | np.generic) else backend.default_device()
+        dev = (
+            backend.array_device(arr)
+            if not isinstance(arr, np.ndarray | np.generic)
+            else backend.default_device()
+        )
     return backend.to_device(np.asarray(arr) if isinstance(arr, np.generic) else arr, dev)
 
 
@@ -647,7 +666,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     default = _dt.int64 if integral else _dt.get_default_dtype()
-    return _creation(lambda xp, dt: xp.arange(start, end, step).astype(dt), dtype, device, requires_grad, default)
+    return _creation(
+        lambda xp, dt: xp.arange(start, end, step).astype(dt), dtype, device, requires_grad, default
+    )
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -664,7 +685,10 @@ def _random(values: Callable, size, dtype, device, requires_grad, default=None) 
     shape = _shape(size)
     return _creation(
         lambda xp, dt: backend.to_device(values(shape).astype(dt, copy=False), backend.device(device)),
-        dtype, device, requires_grad, default,
+        dtype,
+        device,
+        requires_grad,
+        default,
     )
 
 
@@ -697,8 +721,12 @@ def randint(low, high=None, size=(), generator=None, dtype=None, device=None, re
     return _random(lambda s: gen.integers(low, high, s), (size,), dtype, device, requires_grad, _dt.int64)
 
 
-def _like(fn: Callable, t: Tensor, *args, dtype=None, device=None, requires_grad: bool = False, **kw) -> Tensor:
-    return fn(*args, t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, **kw)
+def _like(
+    fn: Callable, t: Tensor, *args, dtype=None, device=None, requires_grad: bool = False, **kw
+) -> Tensor:
+    return fn(
+        *args, t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, **kw
+    )
 
 
 def zeros_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -714,7 +742,9 @@ def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) 
 
 
 def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+    return full(
+        t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad
+    )
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:

@@ -147,8 +147,10 @@ def stop_font_digits(out: Path) -> None:
         out / "fontdigits_curves.png", title="MLP on FontDigits (built-in typeset digits, not MNIST)"
     )
     with tl.no_grad():
-        predicted = model.eval()(test_set.tensors[0][:40]).argmax(-1).numpy()
-    _plot_digits(out / "fontdigits_predictions.png", test.data[:40], predicted, test.targets[:40])
+        predicted = model.eval()(test_set.tensors[0]).argmax(-1).numpy()
+    wrong = np.flatnonzero(predicted != test.targets)
+    show = np.concatenate([np.setdiff1d(np.arange(len(test)), wrong)[: 40 - min(len(wrong), 10)], wrong[:10]])
+    _plot_digits(out / "fontdigits_predictions.png", test.data[show], predicted[show], test.targets[show])
     print(f"  wrote {out / 'fontdigits_curves.png'} and {out / 'fontdigits_predictions.png'}")
     meta = {"mean": repr(mean), "std": repr(std), "test_accuracy": f"{test_acc:.2%}"}  # the inputs' scaling
     io.save(model.state_dict(), out / "fontdigits_mlp.safetensors", metadata=meta)
@@ -158,14 +160,13 @@ def stop_font_digits(out: Path) -> None:
 def _plot_digits(path: Path, images: np.ndarray, predicted: np.ndarray, labels: np.ndarray) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.4), layout="constrained")
-    for i, ax in enumerate(fig.subplots(4, 10).ravel()):
-        ax.imshow(images[i], cmap="gray")
-        ax.set_title(
-            str(predicted[i]), color="tab:green" if predicted[i] == labels[i] else "tab:red", fontsize=9
-        )
+    fig = Figure(figsize=(8, 4.6), layout="constrained")
+    for ax, image, guess, label in zip(fig.subplots(4, 10).ravel(), images, predicted, labels, strict=False):
+        ax.imshow(image, cmap="gray")
+        right = guess == label
+        ax.set_title(f"{guess}" if right else f"{guess} ({label})", color="tab:green" if right else "tab:red")
         ax.set_axis_off()
-    fig.suptitle("FontDigits test images and the MLP's predictions (red: wrong)")
+    fig.suptitle("FontDigits test images, the MLP's guess above each; mistakes in red, (true digit)")
     fig.savefig(path, dpi=100)
 
 

@@ -1,6 +1,6 @@
 """``MLP``: the multilayer perceptron of curriculum 1.2, as a ``Sequential`` of nn layers."""
 
-# ruff: noqa: PLR0917  (the layer sizes and options may be passed positionally)
+
 
 from __future__ import annotations
 

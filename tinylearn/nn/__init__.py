@@ -7,7 +7,7 @@ containers, the layers, the losses, :mod:`~tinylearn.nn.functional` (``F``) and
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
 
-from . import functional, init, regularization, utils
+from . import functional, init, regularization, utils  # noqa: F401  (tinylearn.nn.utils)
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import (
     GELU,

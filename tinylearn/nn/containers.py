@@ -7,7 +7,7 @@
 * ``ModuleDict({...})``: the same as a dict.
 """
 
-# ruff: noqa: A001, A002  (`input` is PyTorch's argument name)
+# ruff: noqa: A001  (`input` is PyTorch's argument name)
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ parameters and call these functions; the losses live in :mod:`tinylearn.nn.losse
 re-exported here.
 """
 
-# ruff: noqa: A002, PLR0917  (PyTorch's signatures: positional arguments and the name `input`)
+
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ recording a graph, draws from tinylearn's default generator (``tl.manual_seed``)
 ``generator``, and returns the tensor.
 """
 
-# ruff: noqa: PLR0917  (PyTorch's signatures take these positional arguments)
+
 
 from __future__ import annotations
 

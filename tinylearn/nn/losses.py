@@ -12,7 +12,7 @@ log-probabilities), ``binary_cross_entropy`` (on probabilities) and
 ``binary_cross_entropy_with_logits`` (on logits).
 """
 
-# ruff: noqa: A002  (`input` is PyTorch's argument name)
+
 
 from __future__ import annotations
 

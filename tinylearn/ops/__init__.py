@@ -170,7 +170,9 @@ def promote_tensors(op: str, *tensors: Tensor) -> tuple[Tensor, ...]:
 def _binary_operands(op: str, a, b) -> tuple[Tensor, Tensor]:
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
-            raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+            raise TypeError(
+                f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}"
+            )
         a = as_operand(a, b)
     elif not isinstance(b, Tensor):
         b = as_operand(b, a)
@@ -214,7 +216,7 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
     return Div.apply(a, b)
 
 
-def pow(x, exponent) -> Tensor:  # noqa: A001
+def pow(x, exponent) -> Tensor:
     """``x ** exponent`` for a number or a tensor exponent (and ``number ** tensor``)."""
     if isinstance(x, Tensor) and isinstance(exponent, int | float) and not isinstance(exponent, bool):
         if not x.is_floating_point() and (isinstance(exponent, float) or exponent < 0):
@@ -227,20 +229,25 @@ def pow(x, exponent) -> Tensor:  # noqa: A001
 def where(condition: Tensor, input, other) -> Tensor:
     """Pick ``input`` where ``condition`` is True, else ``other`` (all three broadcast)."""
     if not isinstance(condition, Tensor) or condition.dtype.kind != "b":
-        raise RuntimeError(f"where: condition must be a bool tensor, got {getattr(condition, 'dtype', type(condition))}")
+        raise RuntimeError(
+            f"where: condition must be a bool tensor, got {getattr(condition, 'dtype', type(condition))}"
+        )
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = as_operand(input, Tensor._make(get_array_module(condition.data).zeros((), _dt.scalar_dtype(input))))
+        input = as_operand(
+            input, Tensor._make(get_array_module(condition.data).zeros((), _dt.scalar_dtype(input)))
+        )
     a, b = _binary_operands("where", input, other)
     try:
         np.broadcast_shapes(condition.shape, a.shape, b.shape)
     except ValueError:
         raise RuntimeError(
-            f"where: condition {condition.shape}, input {a.shape} and other {b.shape} cannot be broadcast together"
+            f"where: condition {condition.shape}, input {a.shape} and other {b.shape} "
+            "cannot be broadcast together"
         ) from None
     return Where.apply(condition, a, b)
 
 
-def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """Limit values to [min, max] (either may be None, or a tensor)."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of min and max must be given")
@@ -262,10 +269,19 @@ def _unary(fn: type[Function], name: str, floating: bool = True):
 
 
 neg = _unary(E.Neg, "neg", floating=False)
-abs = _unary(E.Abs, "abs", floating=False)  # noqa: A001
-exp, log, log1p, expm1 = (_unary(E.Exp, "exp"), _unary(E.Log, "log"), _unary(E.Log1p, "log1p"),
-                          _unary(E.Expm1, "expm1"))
-sqrt, rsqrt, sin, cos = _unary(E.Sqrt, "sqrt"), _unary(E.Rsqrt, "rsqrt"), _unary(E.Sin, "sin"), _unary(E.Cos, "cos")
+abs = _unary(E.Abs, "abs", floating=False)
+exp, log, log1p, expm1 = (
+    _unary(E.Exp, "exp"),
+    _unary(E.Log, "log"),
+    _unary(E.Log1p, "log1p"),
+    _unary(E.Expm1, "expm1"),
+)
+sqrt, rsqrt, sin, cos = (
+    _unary(E.Sqrt, "sqrt"),
+    _unary(E.Rsqrt, "rsqrt"),
+    _unary(E.Sin, "sin"),
+    _unary(E.Cos, "cos"),
+)
 tanh, sigmoid, erf = _unary(E.Tanh, "tanh"), _unary(E.Sigmoid, "sigmoid"), _unary(E.Erf, "erf")
 relu = _unary(E.Relu, "relu", floating=False)
 
@@ -305,9 +321,17 @@ def _logical(ufunc: str):
     return op
 
 
-bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (_logical("bitwise_and"), _logical("bitwise_or"),
-                                                     _logical("bitwise_xor"), _logical("invert"))
-logical_and, logical_or, logical_not = _logical("logical_and"), _logical("logical_or"), _logical("logical_not")
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (
+    _logical("bitwise_and"),
+    _logical("bitwise_or"),
+    _logical("bitwise_xor"),
+    _logical("invert"),
+)
+logical_and, logical_or, logical_not = (
+    _logical("logical_and"),
+    _logical("logical_or"),
+    _logical("logical_not"),
+)
 isfinite, isnan, isinf = _logical("isfinite"), _logical("isnan"), _logical("isinf")
 
 
@@ -320,15 +344,15 @@ def floor(x: Tensor) -> Tensor:
     return Tensor._make(get_array_module(x.data).floor(x.data))
 
 
-def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+def round(x: Tensor, decimals: int = 0) -> Tensor:
     return Tensor._make(get_array_module(x.data).round(x.data, decimals))
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor._make(x.data.astype(bool).any(axis=dim, keepdims=keepdim))
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor._make(x.data.astype(bool).all(axis=dim, keepdims=keepdim))
 
 
@@ -350,36 +374,124 @@ def _reflected(fn):
 
 _METHODS = {
     # arithmetic and its operators
-    "add": add, "sub": sub, "mul": mul, "div": div, "true_divide": div, "pow": pow,
-    "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
-    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div, "__rtruediv__": _reflected(div),
-    "__pow__": pow, "__rpow__": _reflected(pow), "__neg__": neg, "__pos__": lambda x: x,
-    "__matmul__": matmul, "__rmatmul__": _reflected(matmul), "__abs__": abs,
+    "add": add,
+    "sub": sub,
+    "mul": mul,
+    "div": div,
+    "true_divide": div,
+    "pow": pow,
+    "__add__": add,
+    "__radd__": _reflected(add),
+    "__sub__": sub,
+    "__rsub__": _reflected(sub),
+    "__mul__": mul,
+    "__rmul__": _reflected(mul),
+    "__truediv__": div,
+    "__rtruediv__": _reflected(div),
+    "__pow__": pow,
+    "__rpow__": _reflected(pow),
+    "__neg__": neg,
+    "__pos__": lambda x: x,
+    "__matmul__": matmul,
+    "__rmatmul__": _reflected(matmul),
+    "__abs__": abs,
     "__floordiv__": lambda a, b: div(a, b, rounding_mode="floor"),
     # unary math
-    "neg": neg, "abs": abs, "exp": exp, "log": log, "log1p": log1p, "expm1": expm1, "sqrt": sqrt,
-    "rsqrt": rsqrt, "sin": sin, "cos": cos, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "erf": erf,
-    "square": square, "maximum": maximum, "minimum": minimum, "clamp": clamp, "clip": clamp,
-    "where": lambda self, condition, other: where(condition, self, other), "clone": clone,
+    "neg": neg,
+    "abs": abs,
+    "exp": exp,
+    "log": log,
+    "log1p": log1p,
+    "expm1": expm1,
+    "sqrt": sqrt,
+    "rsqrt": rsqrt,
+    "sin": sin,
+    "cos": cos,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "erf": erf,
+    "square": square,
+    "maximum": maximum,
+    "minimum": minimum,
+    "clamp": clamp,
+    "clip": clamp,
+    "where": lambda self, condition, other: where(condition, self, other),
+    "clone": clone,
     # comparisons and logic (not differentiable)
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": bitwise_not,
-    "logical_not": logical_not, "isfinite": isfinite, "isnan": isnan, "isinf": isinf, "sign": sign,
-    "floor": floor, "round": round, "any": any, "all": all,
+    "__eq__": eq,
+    "__ne__": ne,
+    "__lt__": lt,
+    "__le__": le,
+    "__gt__": gt,
+    "__ge__": ge,
+    "eq": eq,
+    "ne": ne,
+    "lt": lt,
+    "le": le,
+    "gt": gt,
+    "ge": ge,
+    "__and__": bitwise_and,
+    "__or__": bitwise_or,
+    "__xor__": bitwise_xor,
+    "__invert__": bitwise_not,
+    "logical_not": logical_not,
+    "isfinite": isfinite,
+    "isnan": isnan,
+    "isinf": isinf,
+    "sign": sign,
+    "floor": floor,
+    "round": round,
+    "any": any,
+    "all": all,
     # reductions
-    "sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
-    "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum,
-    "softmax": softmax, "log_softmax": log_softmax,
+    "sum": sum,
+    "mean": mean,
+    "var": var,
+    "std": std,
+    "max": max,
+    "min": min,
+    "amax": amax,
+    "amin": amin,
+    "argmax": argmax,
+    "argmin": argmin,
+    "logsumexp": logsumexp,
+    "prod": prod,
+    "cumsum": cumsum,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
     # shape
-    "reshape": reshape, "view": reshape, "flatten": flatten, "unflatten": unflatten, "squeeze": squeeze,
-    "unsqueeze": unsqueeze, "permute": permute, "transpose": transpose, "movedim": movedim,
-    "expand": expand, "broadcast_to": broadcast_to, "expand_as": lambda x, other: broadcast_to(x, other.shape),
-    "view_as": lambda x, other: reshape(x, other.shape), "reshape_as": lambda x, other: reshape(x, other.shape),
-    "split": split, "chunk": chunk, "unbind": unbind, "narrow": narrow, "flip": flip, "roll": roll,
-    "tril": tril, "triu": triu, "repeat": repeat, "pad": pad, "sum_to": sum_to, "matmul": matmul,
+    "reshape": reshape,
+    "view": reshape,
+    "flatten": flatten,
+    "unflatten": unflatten,
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
+    "permute": permute,
+    "transpose": transpose,
+    "movedim": movedim,
+    "expand": expand,
+    "broadcast_to": broadcast_to,
+    "expand_as": lambda x, other: broadcast_to(x, other.shape),
+    "view_as": lambda x, other: reshape(x, other.shape),
+    "reshape_as": lambda x, other: reshape(x, other.shape),
+    "split": split,
+    "chunk": chunk,
+    "unbind": unbind,
+    "narrow": narrow,
+    "flip": flip,
+    "roll": roll,
+    "tril": tril,
+    "triu": triu,
+    "repeat": repeat,
+    "pad": pad,
+    "sum_to": sum_to,
+    "matmul": matmul,
     # indexing
-    "__getitem__": getitem, "gather": gather, "scatter_add": scatter_add, "index_select": index_select,
+    "__getitem__": getitem,
+    "gather": gather,
+    "scatter_add": scatter_add,
+    "index_select": index_select,
     "masked_fill": masked_fill,
 }
 
@@ -387,7 +499,9 @@ for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.T = property(lambda x: permute(x, tuple(reversed(range(x.ndim)))), doc="All dimensions reversed.")
-Tensor.mT = property(lambda x: transpose(x, -2, -1), doc="The last two dimensions swapped (batched transpose).")
+Tensor.mT = property(
+    lambda x: transpose(x, -2, -1), doc="The last two dimensions swapped (batched transpose)."
+)
 
 # Every Function in the library, for the op catalogue's completeness test.
 FUNCTIONS: list[type[Function]] = [

@@ -49,8 +49,10 @@ class Mul(Function):
     def backward(self, g):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        return (sum_to(g * self.saved(1), a.shape) if need_a else None,
-                sum_to(g * self.saved(0), b.shape) if need_b else None)
+        return (
+            sum_to(g * self.saved(1), a.shape) if need_a else None,
+            sum_to(g * self.saved(0), b.shape) if need_b else None,
+        )
 
 
 class Div(Function):
@@ -60,7 +62,9 @@ class Div(Function):
     def backward(self, g):
         a, b = self.inputs
         ga = g / self.saved(1)
-        return sum_to(ga, a.shape), sum_to(-ga * self.saved(0) / b, b.shape) if self.needs_input_grad[1] else None
+        return sum_to(ga, a.shape), sum_to(-ga * self.saved(0) / b, b.shape) if self.needs_input_grad[
+            1
+        ] else None
 
 
 class Pow(Function):
@@ -292,14 +296,14 @@ def erf_array(x):
     xp = get_array_module(x)
     if xp is not np:
         try:
-            from cupyx.scipy.special import erf  # noqa: PLC0415
+            from cupyx.scipy.special import erf
 
             return erf(x)
         except ImportError:
             pass
         return xp.asarray(erf_array(xp.asnumpy(x)))
     try:
-        from scipy.special import erf  # noqa: PLC0415
+        from scipy.special import erf
 
         return erf(x).astype(x.dtype, copy=False)
     except ImportError:

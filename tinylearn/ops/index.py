@@ -125,8 +125,9 @@ class Gather(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        return ScatterAdd.apply(Tensor._make(get_array_module(g.data).zeros(x.shape, g.dtype)), g,
-                                dim=self.dim, index=self.index)
+        return ScatterAdd.apply(
+            Tensor._make(get_array_module(g.data).zeros(x.shape, g.dtype)), g, dim=self.dim, index=self.index
+        )
 
 
 class ScatterAdd(Function):
@@ -140,24 +141,36 @@ class ScatterAdd(Function):
         return out
 
     def backward(self, g):
-        x, src = self.inputs
+        src = self.inputs[1]
         gsrc = None
         if src.requires_grad:
             picked = Gather.apply(g, dim=self.dim, index=self.index)
-            gsrc = picked if picked.shape == src.shape else picked.pad(
-                [p for n, m in zip(reversed(src.shape), reversed(picked.shape), strict=True) for p in (0, n - m)]
+            gsrc = (
+                picked
+                if picked.shape == src.shape
+                else picked.pad(
+                    [
+                        p
+                        for n, m in zip(reversed(src.shape), reversed(picked.shape), strict=True)
+                        for p in (0, n - m)
+                    ]
+                )
             )
         return g, gsrc
 
 
 def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> int:
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}: index must be an integer tensor, got {getattr(index, 'dtype', type(index))}")
+        raise RuntimeError(
+            f"{op}: index must be an integer tensor, got {getattr(index, 'dtype', type(index))}"
+        )
     if index.device != x.device:
         raise RuntimeError(f"{op}: index is on {index.device} but the input is on {x.device}")
     d = _dim(dim, x.ndim, op)
     if index.ndim != x.ndim:
-        raise RuntimeError(f"{op}: index (shape {index.shape}) must have as many dims as the input (shape {x.shape})")
+        raise RuntimeError(
+            f"{op}: index (shape {index.shape}) must have as many dims as the input (shape {x.shape})"
+        )
     for i, (n, m) in enumerate(zip(index.shape, x.shape, strict=True)):
         if i != d and n > m:
             raise RuntimeError(f"{op}: index shape {index.shape} exceeds input shape {x.shape} in dim {i}")
@@ -196,7 +209,9 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
 def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     """``x`` with ``value`` wherever ``mask`` (bool, broadcastable) is True."""
     if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
-        raise RuntimeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask))}")
+        raise RuntimeError(
+            f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask))}"
+        )
     from . import where
 
     if isinstance(value, Tensor):

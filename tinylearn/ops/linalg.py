@@ -39,8 +39,10 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        return (sum_to(g @ self.saved(1).mT, a.shape) if need_a else None,
-                sum_to(self.saved(0).mT @ g, b.shape) if need_b else None)
+        return (
+            sum_to(g @ self.saved(1).mT, a.shape) if need_a else None,
+            sum_to(self.saved(0).mT @ g, b.shape) if need_b else None,
+        )
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -51,7 +53,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
     a, b = autocast_inputs(*promote_tensors("matmul", a, b))
     if a.ndim == 0 or b.ndim == 0:
-        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise RuntimeError(
+            f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
     b2 = b.unsqueeze(-1) if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:
@@ -92,7 +96,9 @@ class Einsum(Function):
             eq = ",".join([out] + [s for s, _ in others]) + "->" + kept
             gx = einsum(eq, g, *[t for _, t in others])
             if kept != sub:  # reinsert the missing letters as size 1, then broadcast
-                gx = gx.reshape([n if c in kept else 1 for c, n in zip(sub, x.shape, strict=True)]).expand(*x.shape)
+                gx = gx.reshape([n if c in kept else 1 for c, n in zip(sub, x.shape, strict=True)]).expand(
+                    *x.shape
+                )
             grads.append(gx)
         return tuple(grads)
 
@@ -109,15 +115,13 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
     subs = ins.split(",")
     if len(subs) != len(operands):
         raise RuntimeError(f"einsum: equation {equation!r} names {len(subs)} operands, got {len(operands)}")
-    sizes: dict[str, int] = {}
     for k, (s, t) in enumerate(zip(subs, operands, strict=True)):
         if len(s) != t.ndim:
             raise RuntimeError(f"einsum: operand {k} has shape {t.shape} but subscripts {s!r}")
-        if len(set(s)) != len(s):
-            raise RuntimeError(
-                f"einsum: repeated subscript in one operand ({s!r}, a diagonal) is not supported; "
-                "take the diagonal explicitly first"
-            )
+    subs, operands = zip(*[_diagonal(s, t) for s, t in zip(subs, operands, strict=True)], strict=True)
+    equation = ",".join(subs) + "->" + out
+    sizes: dict[str, int] = {}
+    for s, t in zip(subs, operands, strict=True):
         for c, n in zip(s, t.shape, strict=True):
             if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
                 raise RuntimeError(f"einsum: subscript {c!r} has size {sizes[c]} and {n} in {equation!r}")
@@ -131,16 +135,34 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
     return Einsum.apply(*operands, equation=equation)
 
 
+def _diagonal(sub: str, t: Tensor) -> tuple[str, Tensor]:
+    """A repeated subscript in one operand (``"ii"``) reads a diagonal: index it out with integer
+    arrays (differentiable by GetItem's scatter-add), so the Einsum itself sees distinct letters."""
+    if len(set(sub)) == len(sub):
+        return sub, t
+    unique = "".join(dict.fromkeys(sub))
+    sizes = {}
+    for c, n in zip(sub, t.shape, strict=True):
+        if sizes.setdefault(c, n) != n:
+            raise RuntimeError(f"einsum: repeated subscript {c!r} in {sub!r} spans sizes {sizes[c]} and {n}")
+    grids = get_array_module(t.data).indices([sizes[c] for c in unique], sparse=True)
+    return unique, t[tuple(Tensor._make(grids[unique.index(c)]) for c in sub)]
+
+
 def _explicit(equation: str, ndims: list[int]) -> str:
     """Rewrite ``...`` and implicit outputs into an explicit equation with single letters."""
     ins, arrow, out = equation.partition("->")
     subs = ins.split(",")
     used = set(equation) - set(".,->")
     free = [c for c in string.ascii_letters if c not in used]
-    n_ell = max((nd - len(s.replace("...", "")) for s, nd in zip(subs, ndims, strict=False) if "..." in s), default=0)
+    n_ell = max(
+        (nd - len(s.replace("...", "")) for s, nd in zip(subs, ndims, strict=False) if "..." in s), default=0
+    )
     ell = "".join(free[:n_ell])
-    subs = [s.replace("...", ell[n_ell - (nd - len(s.replace("...", ""))):]) if "..." in s else s
-            for s, nd in zip(subs, ndims, strict=False)]
+    subs = [
+        s.replace("...", ell[n_ell - (nd - len(s.replace("...", ""))) :]) if "..." in s else s
+        for s, nd in zip(subs, ndims, strict=False)
+    ]
     if not arrow:
         counts = {c: "".join(subs).count(c) for c in set("".join(subs))}
         out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))

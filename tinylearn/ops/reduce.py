@@ -149,8 +149,17 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, k
     return Sum.apply(x, dims=dims, keepdim=keepdim) / count
 
 
-def var(x: Tensor, dim=None, *, correction: float = 1, keepdim: bool = False, unbiased=None,
-        axis=None, keepdims=None, ddof=None) -> Tensor:
+def var(
+    x: Tensor,
+    dim=None,
+    *,
+    correction: float = 1,
+    keepdim: bool = False,
+    unbiased=None,
+    axis=None,
+    keepdims=None,
+    ddof=None,
+) -> Tensor:
     """Variance Σ(x − mean)² / (N − correction); ``correction=1`` (Bessel's) by default, as PyTorch."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
@@ -162,8 +171,17 @@ def var(x: Tensor, dim=None, *, correction: float = 1, keepdim: bool = False, un
     return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
 
 
-def std(x: Tensor, dim=None, *, correction: float = 1, keepdim: bool = False, unbiased=None,
-        axis=None, keepdims=None, ddof=None) -> Tensor:
+def std(
+    x: Tensor,
+    dim=None,
+    *,
+    correction: float = 1,
+    keepdim: bool = False,
+    unbiased=None,
+    axis=None,
+    keepdims=None,
+    ddof=None,
+) -> Tensor:
     """√var: see :func:`var`."""
     dims, keepdim = resolve_dims("std", x, dim, keepdim, axis, keepdims)
     return var(x, dims, correction=correction, keepdim=keepdim, unbiased=unbiased, ddof=ddof).sqrt()
@@ -204,7 +222,9 @@ def _arg(op: str, x: Tensor, dim, keepdim, axis, keepdims) -> Tensor:
     data = x.data
     if dim is None:
         idx = getattr(data.reshape(-1), op)()
-        return Tensor._make(get_array_module(data).asarray(idx, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+        return Tensor._make(
+            get_array_module(data).asarray(idx, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ())
+        )
     d = _dim(dim, x.ndim, op)
     idx = getattr(data, op)(axis=d, keepdims=keepdim)
     return Tensor._make(idx.astype(np.int64, copy=False))

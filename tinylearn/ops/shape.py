@@ -120,10 +120,14 @@ def reshape(x: Tensor, *shape) -> Tensor:
     known = 1
     for s in shape:
         known *= s if s != -1 else 1
-    if shape.count(-1) > 1 or any(s < -1 for s in shape) or (
-        x.numel() != known if -1 not in shape else (known == 0 or x.numel() % known)
+    if (
+        shape.count(-1) > 1
+        or any(s < -1 for s in shape)
+        or (x.numel() != known if -1 not in shape else (known == 0 or x.numel() % known))
     ):
-        raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape {x.shape} ({x.numel()} elements)")
+        raise RuntimeError(
+            f"reshape: shape {shape} is invalid for a tensor of shape {x.shape} ({x.numel()} elements)"
+        )
     return Reshape.apply(x, shape=shape)
 
 
@@ -326,7 +330,9 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     for d, (b, a) in enumerate(widths):  # gather along each padded dim: differentiable by index_select
         if b or a:
             if mode == "reflect" and (b >= x.shape[d] or a >= x.shape[d]):
-                raise ValueError(f"pad: reflect padding {(b, a)} must be smaller than the dimension size {x.shape[d]}")
+                raise ValueError(
+                    f"pad: reflect padding {(b, a)} must be smaller than the dimension size {x.shape[d]}"
+                )
             idx = np.pad(np.arange(x.shape[d]), (b, a), mode=numpy_mode)
             x = x.index_select(d, Tensor(idx, device=x.device))
     return x

@@ -123,7 +123,7 @@ class GraphEdge:
 def draw_graph(
     tensor: Tensor | Sequence[Tensor],
     *,
-    format: ImageFormat | None = None,  # noqa: A002 - the name every plotting library uses
+    format: ImageFormat | None = None,
     path: str | os.PathLike[str] | None = None,
     show_grads: bool = True,
     names: Mapping | Iterable | None = None,
@@ -521,7 +521,7 @@ class GraphDrawing:
         *,
         direction: Direction = "TB",
         engine: Engine = "auto",
-        format: ImageFormat | None = None,  # noqa: A002
+        format: ImageFormat | None = None,
     ) -> None:
         self.nodes: list[GraphNode] = list(nodes)
         self.edges: list[GraphEdge] = list(edges)
@@ -553,7 +553,7 @@ class GraphDrawing:
             return "dot"
         return "matplotlib"
 
-    def render(self, format: ImageFormat = "svg") -> bytes:  # noqa: A002
+    def render(self, format: ImageFormat = "svg") -> bytes:
         """The picture as bytes: ``"svg"``, ``"png"``, ``"pdf"`` or ``"dot"`` (the DOT text)."""
         if format == "dot":
             return self.dot.encode()
@@ -575,7 +575,7 @@ class GraphDrawing:
             self._cache[key] = data
         return self._cache[key]
 
-    def save(self, path: str | os.PathLike[str], format: ImageFormat | None = None) -> Path:  # noqa: A002
+    def save(self, path: str | os.PathLike[str], format: ImageFormat | None = None) -> Path:
         """Write the drawing to ``path``; the format comes from the suffix unless given.
 
         The file is written whole or not at all: to a temporary file in the same folder, then
@@ -619,7 +619,7 @@ class GraphDrawing:
             return None
 
 
-def _run_dot(dot_text: str, format: str) -> bytes:  # noqa: A002
+def _run_dot(dot_text: str, format: str) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
         raise RuntimeError("Graphviz's `dot` program was not found on PATH")
@@ -979,7 +979,7 @@ def _draw_figure(
     return fig
 
 
-def _figure_bytes(fig: Figure, format: str) -> bytes:  # noqa: A002
+def _figure_bytes(fig: Figure, format: str) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format=format, dpi=fig.dpi, facecolor="white")
     return buf.getvalue()

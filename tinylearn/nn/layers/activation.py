@@ -1,7 +1,7 @@
 """Activation functions as modules, so they can sit in a ``Sequential``. Each calls its
 counterpart in :mod:`tinylearn.nn.functional`, where the formulas are documented."""
 
-# ruff: noqa: A002  (`input` is PyTorch's argument name)
+
 
 from __future__ import annotations
 

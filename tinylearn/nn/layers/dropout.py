@@ -1,6 +1,6 @@
 """``Dropout``: randomly zero activations while training (Srivastava et al., 2014)."""
 
-# ruff: noqa: A002  (`input` is PyTorch's argument name)
+
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``Embedding``: a lookup table of learned vectors, one row per token id."""
 
-# ruff: noqa: A002  (`input` is PyTorch's argument name)
+
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``Linear``, ``Identity`` and ``Flatten``: the affine map and two shape helpers."""
 
-# ruff: noqa: A002  (`input` is PyTorch's argument name)
+
 
 from __future__ import annotations
 

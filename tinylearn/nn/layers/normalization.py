@@ -1,7 +1,7 @@
 """``BatchNorm1d`` and ``LayerNorm``: normalise activations to zero mean and unit variance, then
 scale and shift them by learned ``weight`` (γ) and ``bias`` (β)."""
 
-# ruff: noqa: A002, PLR0917  (PyTorch's signatures: positional arguments and the name `input`)
+
 
 from __future__ import annotations
 
