@@ -378,3 +378,22 @@ class TestRealCuPy:
         on_cpu = tl.rand(6).numpy()
         tl.manual_seed(5)
         np.testing.assert_array_equal(tl.rand(6, device="cuda").numpy(), on_cpu)
+
+
+def test_malloc_tuning_is_applied_on_linux_glibc_and_can_be_switched_off() -> None:
+    import subprocess
+    import sys
+
+    from tinylearn import _allocator
+
+    if sys.platform.startswith("linux"):
+        assert _allocator.applied, "glibc malloc thresholds were not raised at import"
+    code = "import tinylearn, tinylearn._allocator as a; print(a.applied)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**__import__("os").environ, "TINYLEARN_MALLOC": "default"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"

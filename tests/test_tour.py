@@ -39,4 +39,4 @@ def test_the_tour_runs_offline_and_writes_its_figures(tmp_path) -> None:
     assert "not MNIST" in text and "test accuracy" in text
     assert "Tour finished" in text
     assert "refused with a clear error" in text  # the save/load stop
-    assert not (tmp_path / "home" / ".cache").exists()
+    assert not (tmp_path / "home" / ".cache" / "tinylearn").exists()  # nothing downloaded

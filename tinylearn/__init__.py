@@ -7,7 +7,9 @@ y.backward()
 x.grad            # tensor([2., 4., 6.])
 """
 
-from . import autograd, backend, dtypes, random
+from . import _allocator, autograd, backend, dtypes, random
+
+_allocator.tune_malloc()
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device, cuda_is_available
 from .backend import device as device

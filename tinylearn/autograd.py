@@ -134,8 +134,10 @@ class Function:
 
     ``backward(self, grad_output)`` receives the output's gradient as a Tensor and returns one
     gradient (a Tensor, or None when not differentiable) per input, computed with Tensor ops.
-    It reads the inputs through ``self.saved_tensors`` and the output through
-    ``self.saved_output``; both check that nothing modified them in place since the forward.
+    It reads input values through ``self.saved(i)`` (or all of them through
+    ``self.saved_tensors``) and the output through ``self.saved_output``: each checks that no
+    in-place op modified the tensor since the forward. ``self.needs_input_grad`` says which
+    gradients are wanted; return None for the others.
     """
 
     # Ops whose output shares memory with their first input (reshape, transpose, slicing, ...)

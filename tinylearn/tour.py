@@ -108,6 +108,11 @@ def stop_newton(out: Path) -> None:
     print(f"  minimum of x³ - 2x - 5 at x = √(2/3) = {math.sqrt(2 / 3):.12f}")
 
 
+def _digits_mlp() -> tl.models.MLP:
+    """The model of the FontDigits and save/load stops: 784 → 128 → 10, ReLU, dropout 0.1."""
+    return tl.models.MLP(784, [128], 10, dropout=0.1)
+
+
 def stop_font_digits(out: Path) -> None:
     """The Series-1 toolkit end to end: data, DataLoader, MLP, Adam, a schedule, early stopping, curves."""
     from . import io, nn, optim
@@ -127,12 +132,12 @@ def stop_font_digits(out: Path) -> None:
           f"(generated in {time.perf_counter() - start:.1f} s)")  # fmt: skip
 
     tl.manual_seed(0)
-    model = tl.models.MLP(784, [128], 10, dropout=0.1)
+    model = _digits_mlp()
     optimizer = optim.Adam(model.parameters(), lr=2e-3)
     epochs = 8
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     early_stopping = EarlyStopping(patience=3)
-    print(f"  model: MLP 784-128-10 ({model.num_parameters():,} parameters), Adam lr 2e-3, "
+    print(f"  model: MLP 784-128-10, dropout 0.1 ({model.num_parameters():,} parameters), Adam lr 2e-3, "
           f"cosine schedule, early stopping (patience 3) on the validation loss")  # fmt: skip
     loader = tl.data.DataLoader(train, batch_size=128, shuffle=True, generator=tl.Generator().manual_seed(0))
     val_loader = tl.data.DataLoader(val, 500)
@@ -198,7 +203,7 @@ def stop_save_load(out: Path) -> None:
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in state.items())
     print(f"  {path.name}: {path.stat().st_size:,} bytes; tensors {shapes}; metadata {meta}")
     print("  (safetensors holds only a JSON header and raw numbers: loading a file cannot run code)")
-    model = tl.models.MLP(784, [128], 10, dropout=0.1)
+    model = _digits_mlp()
     model.load_state_dict(state)
     x, y = tl.data.FontDigits(train=False).as_tensors(flatten=True)
     x = (x - float(meta["mean"])) / float(meta["std"])

@@ -271,14 +271,16 @@ def evaluate(
     model.eval()
     total_loss = total_correct = 0.0
     count = 0
-    with no_grad(), amp.autocast(enabled=autocast):
-        for x, y in loader:
-            output = model(x)
-            n = len(y)
-            total_loss += loss_fn(output, y).item() * n
-            total_correct += accuracy(output, y) * n
-            count += n
-    model.train(was_training)
+    try:
+        with no_grad(), amp.autocast(enabled=autocast):
+            for x, y in loader:
+                output = model(x)
+                n = len(y)
+                total_loss += loss_fn(output, y).item() * n
+                total_correct += accuracy(output, y) * n
+                count += n
+    finally:
+        model.train(was_training)
     if count == 0:
         raise ValueError("evaluate: the loader gave no batches")
     return total_loss / count, total_correct / count
