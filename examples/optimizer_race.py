@@ -19,7 +19,7 @@ How to run::
     python examples/optimizer_race.py --steps 3000 --out figures
 
 Measured (2026-11-25, the 2-core x86_64 reference machine, NumPy 2.4.6): ``--steps 1000`` takes about
-12 s; Adam ends closest to Rosenbrock's minimum (f ≈ 3e-4) and SGD furthest (f ≈ 2.8, still in the
+11 s; Adam ends closest to Rosenbrock's minimum (f ≈ 3e-4) and SGD furthest (f ≈ 2.8, still in the
 valley), while on Beale every optimizer but AdamW reaches f < 1e-4.
 """
 

@@ -921,3 +921,29 @@ def test_integer_tensor_in_place_updates() -> None:
     i = tl.tensor([0, 0])
     i[0] = x[1] * 2  # copying a grad value into an int tensor: no graph, truncated
     assert i.tolist() == [-5, 0] and not i.requires_grad
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda t: t.tanh(),
+        lambda t: t.sigmoid(),
+        lambda t: t.exp(),
+        lambda t: t.expm1(),
+        lambda t: t.abs().sqrt(),
+        lambda t: (t.abs() + 1).rsqrt(),
+        lambda t: t.softmax(-1),
+        lambda t: t.log_softmax(-1),
+        lambda t: t.abs() ** t,
+    ],
+)
+def test_an_output_saved_for_backward_survives_when_only_its_consumer_holds_it(op) -> None:
+    # The intermediate Tensor object dies as soon as the consumer (matmul) releases its inputs
+    # during backward; the producer's backward still needs the output's values.
+    tl.manual_seed(0)
+    a = tl.randn(5, 4, dtype=tl.float64, requires_grad=True)
+    w = tl.randn(3, 4, dtype=tl.float64, requires_grad=True)
+    (op(a) @ w.T).sum().backward()
+    assert a.grad is not None and w.grad is not None
+    assert tl.gradcheck(lambda a, w: op(a) @ w.T, (a.detach().requires_grad_(), w.detach().requires_grad_()))
+    assert tl.gradgradcheck(lambda a, w: op(a) @ w.T, (a.detach().requires_grad_(), w.detach().requires_grad_()))

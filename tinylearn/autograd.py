@@ -174,9 +174,16 @@ class Function:
             fn.inputs = inputs
             fn.next_functions = tuple(x._grad_edge() for x in inputs)
             fn._versions = tuple(x._version[0] for x in inputs)
-            fn._output = weakref.ref(out)
-            fn._output_version, fn._output_shape = out._version[0], out.shape
+            fn._set_output(out)
         return out
+
+    def _set_output(self, out: Tensor) -> None:
+        """Remember the output: its array and version counter (for ``saved_output``) strongly, the
+        Tensor object itself weakly (for its hooks and ``retain_grad``; a strong reference would be
+        a cycle out -> grad_fn -> out)."""
+        self._output = weakref.ref(out)
+        self._output_data, self._output_counter = out.data, out._version
+        self._output_version = out._version[0]
 
     @property
     def name(self) -> str:
@@ -218,17 +225,25 @@ class Function:
 
     @property
     def saved_output(self) -> Tensor:
-        """The output Tensor, after the same in-place check."""
+        """The output, after the same in-place check. If the user's Tensor object is gone (only
+        its array was needed downstream), an equivalent one is rebuilt: same array, same version
+        counter, and this node as its ``grad_fn``, so higher-order gradients still flow through it."""
+        from .tensor import Tensor
+
         if self.inputs is None:
             raise RuntimeError(_FREED.format(name=self.name))
-        out = self._output()
-        if out is None or out._version[0] != self._output_version:
-            at = "no longer exists" if out is None else f"is at version {out._version[0]}"
+        data, counter = self._output_data, self._output_counter
+        if counter[0] != self._output_version:
             raise RuntimeError(
                 f"one of the tensors needed for gradient computation has been modified by an in-place "
-                f"operation: the output of {self.name}, a Tensor of shape {tuple(self._output_shape)}, {at}; "
-                f"expected version {self._output_version}. Use an out-of-place op or .clone() it first."
+                f"operation: the output of {self.name}, a Tensor of shape {tuple(data.shape)}, is at "
+                f"version {counter[0]}; expected version {self._output_version}. Use an out-of-place "
+                "op or .clone() it first."
             )
+        out = self._output()
+        if out is None or out.data is not data:
+            out = Tensor._make(data)
+            out.requires_grad, out.grad_fn, out._version = True, self, counter
         return out
 
     def _release(self) -> None:

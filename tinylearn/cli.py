@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--dataset", action="append", metavar="NAME", help=f"only this data set ({names}); repeatable"
     )
+    from . import lessons
+
+    lessons.add_subparsers(sub)
     return parser
 
 
@@ -132,6 +135,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tinylearn`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "lessons":
+        return args.handler(args)
     if args.command == "tour":
         return cmd_tour(args)
     if args.data_command == "download":

@@ -358,12 +358,15 @@ class Tensor:
                 f"{tuple(self.shape)}; in-place ops cannot change shape"
             )
         if recording and self.grad_fn is not None and self.grad_fn._output() is self:
-            self.grad_fn._output = weakref.ref(old)
+            if old.data is not self.data:  # the old value was copied: the old node can still use it
+                self.grad_fn._set_output(old)
+            else:  # it will be overwritten: the old node's backward must refuse to use it
+                self.grad_fn._output = weakref.ref(old)
         self.data[...] = new.data
         self._version[0] += 1
         if recording:
             self.requires_grad, self.grad_fn = True, new.grad_fn
-            new.grad_fn._output, new.grad_fn._output_version = weakref.ref(self), self._version[0]
+            new.grad_fn._set_output(self)
         return self
 
     def _scalar(self, value) -> Tensor:

@@ -1,0 +1,95 @@
+"""Sphinx configuration of the tinylearn site (build it with ``bash docs/build.sh``).
+
+Environment:
+    TINYLEARN_DOCS_EXECUTE=off   render the lessons with the outputs stored in them, without running
+                                 them (default: run them, caching the results in ``_build/.jupyter_cache``
+                                 so that only changed lessons run again)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))  # the tinylearn being documented, installed or not
+sys.path.insert(0, str(DOCS / "_ext"))
+sys.path.insert(0, str(DOCS))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # this process draws no windows (autodoc imports modules that import pyplot)
+# The lesson kernels inherit this environment: their figures must reach the notebook's outputs, which
+# MPLBACKEND=Agg (set by CI) would prevent, so they get the inline backend whatever the caller set.
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+
+from fetch_assets import MATHJAX_ENTRY, fetch_mathjax, mathjax_ready  # noqa: E402
+
+import tinylearn  # noqa: E402
+
+project = "tinylearn"
+author = "tinylearn developers"
+copyright = "tinylearn developers"  # noqa: A001
+release = version = tinylearn.__version__
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "sphinx_copybutton",
+    "sphinx_design",
+    "tinylearn_docs",  # generated API pages, the examples gallery, optional toctrees (docs/_ext)
+]
+
+root_doc = "index"
+exclude_patterns = [
+    "_build", "_static/mathjax", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
+    "lessons/README.md",  # the lesson map, for the repository; the lessons page says the same
+    "lessons/*.ipynb",  # the jupytext pairs of lessons/*.md (Colab's copy), the same lessons
+]  # fmt: skip
+if not (ROOT / "benchmarks" / "README.md").is_file():
+    exclude_patterns.append("benchmarks.md")  # the index's optional-toctree then leaves it out
+templates_path = ["_templates"]
+
+# -- MyST and notebooks --------------------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+myst_heading_anchors = 3
+_execute = os.environ.get("TINYLEARN_DOCS_EXECUTE", "cache").strip().lower()
+nb_execution_mode = "off" if _execute in {"off", "0", "no", "false"} else "cache"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True  # a lesson that fails to run fails the build
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+# -- API reference -------------------------------------------------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True  # the public names are re-exported from their defining modules
+autodoc_default_options = {"member-order": "bysource"}
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"
+autodoc_preserve_defaults = True
+autodoc_inherit_docstrings = True
+autoclass_content = "both"  # the class docstring and the __init__ docstring
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_rtype = False
+
+# -- HTML ----------------------------------------------------------------------------------------
+html_theme = "furo"
+html_title = f"tinylearn {release}"
+html_static_path = ["_static"]
+html_css_files = ["tinylearn.css"]
+html_theme_options = {"navigation_with_keys": True}
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+
+# MathJax is served from the site itself (npm's mathjax, fetched by fetch_assets.py): the docs
+# render math offline. A relative mathjax_path is relative to _static/ of the built site.
+if not mathjax_ready():
+    fetch_mathjax()
+mathjax_path = f"mathjax/{MATHJAX_ENTRY}"

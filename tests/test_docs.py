@@ -1,0 +1,118 @@
+"""The documentation site builds clean (``sphinx-build -W``) and serves its own JavaScript.
+
+One build into a temporary folder, then checks on the HTML: the pages exist (home, API reference
+for every module, examples, lessons), no page loads a script or a stylesheet from another site, and
+MathJax is loaded from the site itself. The lessons run as the build configures them (set
+``TINYLEARN_DOCS_EXECUTE=off`` to skip running them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+NEEDED = ["sphinx", "myst_nb", "furo", "sphinx_copybutton", "sphinx_design"]
+EXTERNAL = re.compile(
+    r"<script\b[^>]*\bsrc=[\"']?(?:https?:)?//[^\"'\s>]+"
+    r"|<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^\"'\s>]+"
+    r"|@import\s+(?:url\()?[\"']?(?:https?:)?//[^\"')\s]+"
+    r"|url\([\"']?(?:https?:)?//[^\"')\s]+",
+    re.IGNORECASE,
+)
+API_MODULES = [
+    "tinylearn", "tinylearn.autograd", "tinylearn.gradcheck", "tinylearn.nn", "tinylearn.nn.functional",
+    "tinylearn.nn.init", "tinylearn.optim", "tinylearn.optim.lr_scheduler", "tinylearn.amp", "tinylearn.data",
+    "tinylearn.io", "tinylearn.viz", "tinylearn.models",
+]  # fmt: skip
+
+
+def external_urls(text: str) -> list[str]:
+    return EXTERNAL.findall(text)
+
+
+def test_external_url_pattern():
+    """The check itself: it catches CDN scripts, stylesheets and CSS imports, and lets local ones pass."""
+    assert external_urls('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>')
+    assert external_urls('<link rel="stylesheet" href="//fonts.googleapis.com/css?family=Roboto">')
+    assert external_urls("@import url('https://fonts.googleapis.com/css2');")
+    assert external_urls("<SCRIPT defer src=http://example.org/a.js>")
+    assert not external_urls('<script defer src="_static/mathjax/tex-chtml.js?v=1"></script>')
+    assert not external_urls('<a href="https://github.com/">GitHub</a>')
+    assert not external_urls('<link rel="index" title="Index" href="genindex.html">')
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"the docs extra is not installed (missing {', '.join(missing)}): pip install '.[docs]'")
+    if not (DOCS / "_static" / "mathjax" / "tex-chtml.js").is_file() and shutil.which("npm") is None:
+        pytest.skip("npm is needed to fetch MathJax for the docs (Debian: apt-get install -y npm)")
+    out = tmp_path_factory.mktemp("docs")
+    html = out / "html"
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+               "-d", str(out / "doctrees"), str(DOCS), str(html)]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1500,
+                            env={**os.environ, "TQDM_DISABLE": "1"})  # fmt: skip
+    assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-5000:]}\n{result.stderr[-10000:]}"
+    return html
+
+
+@pytest.mark.slow
+def test_pages_exist(site: Path):
+    for page in ["index", "installation", "lessons", "examples", "design", "api/index", "api/all",
+                 "api/generated/tinylearn.Tensor", "api/generated/tinylearn.nn.Linear"]:  # fmt: skip
+        assert (site / f"{page}.html").is_file(), page
+    for module in API_MODULES:
+        assert (site / "api" / f"{module}.html").is_file(), module
+    if (ROOT / "benchmarks" / "README.md").is_file():
+        assert (site / "benchmarks.html").is_file()
+    # every public name of a module has its page, linked from the module's page
+    nn_page = (site / "api" / "tinylearn.nn.html").read_text(encoding="utf-8")
+    assert 'href="generated/tinylearn.nn.Linear.html' in nn_page
+    # Tensor and tensor (and Device/device) differ only by case: distinct files on any file system
+    assert (site / "api/generated/tinylearn.tensor-function.html").is_file()
+
+
+@pytest.mark.slow
+def test_examples_and_lessons_are_listed(site: Path):
+    examples = (site / "examples.html").read_text(encoding="utf-8")
+    for script in sorted((ROOT / "examples").glob("*.py")):
+        assert script.name in examples, script.name
+    lessons = (site / "lessons.html").read_text(encoding="utf-8")
+    for lesson in sorted((ROOT / "lessons").glob("*.md")):
+        if lesson.name != "README.md":
+            assert f'href="lessons/{lesson.stem}.html' in lessons, lesson.name
+            assert (site / "lessons" / f"{lesson.stem}.html").is_file()
+
+
+@pytest.mark.slow
+def test_nothing_is_loaded_from_another_site(site: Path):
+    offenders = {}
+    for path in [*site.rglob("*.html"), *(site / "_static").rglob("*.css")]:
+        if "mathjax" in path.parts:
+            continue
+        found = external_urls(path.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            offenders[str(path.relative_to(site))] = found[:3]
+    assert not offenders, f"pages load scripts or styles from other sites: {offenders}"
+
+
+@pytest.mark.slow
+def test_mathjax_is_served_locally(site: Path):
+    lessons = (site / "lessons.html").read_text(encoding="utf-8")  # its format section shows math
+    local = re.search(r'<script[^>]*src="_static/mathjax/tex-chtml\.js', lessons)
+    assert local, "MathJax is not loaded from the site"
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    assert (site / "_static" / "mathjax" / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
+    assert "cdn.jsdelivr" not in lessons
