@@ -945,5 +945,6 @@ def test_an_output_saved_for_backward_survives_when_only_its_consumer_holds_it(o
     w = tl.randn(3, 4, dtype=tl.float64, requires_grad=True)
     (op(a) @ w.T).sum().backward()
     assert a.grad is not None and w.grad is not None
-    assert tl.gradcheck(lambda a, w: op(a) @ w.T, (a.detach().requires_grad_(), w.detach().requires_grad_()))
-    assert tl.gradgradcheck(lambda a, w: op(a) @ w.T, (a.detach().requires_grad_(), w.detach().requires_grad_()))
+    inputs = (a.detach().requires_grad_(), w.detach().requires_grad_())
+    assert tl.gradcheck(lambda a, w: op(a) @ w.T, inputs)
+    assert tl.gradgradcheck(lambda a, w: op(a) @ w.T, inputs)
