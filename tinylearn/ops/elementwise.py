@@ -307,4 +307,4 @@ def erf_array(x):
 
         return erf(x).astype(x.dtype, copy=False)
     except ImportError:
-        return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+        return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=object).astype(x.dtype)
