@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .mnist import MNIST
 from .transforms import warp_affine
 from .vision import ImageDataset
 
@@ -169,18 +170,7 @@ class FontDigits(ImageDataset):
         distortion: scales the random affine deformations (0: none).
     """
 
-    classes: ClassVar[list[str]] = [
-        "0 - zero",
-        "1 - one",
-        "2 - two",
-        "3 - three",
-        "4 - four",
-        "5 - five",
-        "6 - six",
-        "7 - seven",
-        "8 - eight",
-        "9 - nine",
-    ]
+    classes: ClassVar[list[str]] = MNIST.classes  # the same ten labels
 
     def __init__(
         self,
