@@ -158,12 +158,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         """Run the op on Tensors and, if any input requires grad, record it in the graph."""
-        from .tensor import Tensor, check_same_device
-
         fn = cls(**params)
         if len(inputs) > 1:
-            check_same_device(cls.__name__, inputs)
-        out = Tensor._make(fn.forward(*[x.data for x in inputs]))
+            _tensor.check_same_device(cls.__name__, inputs)
+        out = _tensor.Tensor._make(fn.forward(*[x.data for x in inputs]))
         if fn.is_view:
             out._version = inputs[0]._version
             out._is_view = True
@@ -444,3 +442,8 @@ def _prepare(tensors, grad_tensors, who: str):
             )
         out.append(g)
     return tensors, out
+
+
+# The Tensor class, for Function.apply (the hot path: an attribute lookup instead of an import per
+# op). tensor.py imports this module first, so the import comes last to break the cycle.
+from . import tensor as _tensor  # noqa: E402
