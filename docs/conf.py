@@ -25,7 +25,14 @@ matplotlib.use("Agg")  # this process draws no windows (autodoc imports modules 
 # MPLBACKEND=Agg (set by CI) would prevent, so they get the inline backend whatever the caller set.
 os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 
-from fetch_assets import MATHJAX_ENTRY, fetch_mathjax, mathjax_ready  # noqa: E402
+from fetch_assets import (  # noqa: E402
+    MATHJAX_ENTRY,
+    WIDGETS_ENTRY,
+    fetch_mathjax,
+    fetch_widgets,
+    mathjax_ready,
+    widgets_ready,
+)
 
 import tinylearn  # noqa: E402
 
@@ -48,7 +55,7 @@ extensions = [
 
 root_doc = "index"
 exclude_patterns = [
-    "_build", "_static/mathjax", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
+    "_build", "_static/mathjax", "_static/widgets", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
     "lessons/README.md",  # the lesson map, for the repository; the lessons page says the same
     "lessons/*.ipynb",  # the jupytext pairs of lessons/*.md (Colab's copy), the same lessons
 ]  # fmt: skip
@@ -60,6 +67,9 @@ templates_path = ["_templates"]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
 myst_heading_anchors = 3
 _execute = os.environ.get("TINYLEARN_DOCS_EXECUTE", "cache").strip().lower()
+# The lessons run in FAST mode for the docs (seconds each) unless TINYLEARN_FAST is set otherwise;
+# the kernels inherit this environment.
+os.environ.setdefault("TINYLEARN_FAST", "1")
 nb_execution_mode = "off" if _execute in {"off", "0", "no", "false"} else "cache"
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True  # a lesson that fails to run fails the build
@@ -93,3 +103,8 @@ copybutton_prompt_is_regexp = True
 if not mathjax_ready():
     fetch_mathjax()
 mathjax_path = f"mathjax/{MATHJAX_ENTRY}"
+# The widgets saved in the executed lessons are drawn by the ipywidgets embedder, also served from
+# the site (instead of myst-nb's default of RequireJS and the embedder from two CDNs).
+if not widgets_ready():
+    fetch_widgets()
+nb_ipywidgets_js = {f"widgets/{WIDGETS_ENTRY}": {}}

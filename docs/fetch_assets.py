@@ -2,6 +2,10 @@
 
 MathJax 3 comes from the npm package ``mathjax`` (``npm install`` into ``docs/_build/npm``) and is
 copied into ``docs/_static/mathjax/`` (git-ignored), which ``conf.py`` points ``mathjax_path`` at.
+The ipywidgets embedder (the widgets saved in an executed lesson, drawn without a kernel) comes from
+the npm package ``@jupyter-widgets/html-manager``: its ``dist/`` (``embed.js`` and the fonts it
+loads) is copied into ``docs/_static/widgets/`` (git-ignored), which ``conf.py`` gives to myst-nb as
+``nb_ipywidgets_js`` instead of its CDN default.
 Run it directly (``python docs/fetch_assets.py [--force]``); ``conf.py`` and ``docs/build.sh`` run
 it when the files are missing. It needs ``npm`` (Debian: ``apt-get install -y npm``).
 """
@@ -25,6 +29,38 @@ MATHJAX_SPEC = "mathjax@3.2.2"
 MATHJAX_PARTS = [MATHJAX_ENTRY, "input/tex", "output/chtml", "ui", "a11y", "sre", "adaptors"]
 
 
+WIDGETS_DIR = DOCS / "_static" / "widgets"
+WIDGETS_ENTRY = "embed.js"
+WIDGETS_SPEC = "@jupyter-widgets/html-manager@1.0.15"  # the embedder of ipywidgets 8
+
+
+def widgets_ready() -> bool:
+    return (WIDGETS_DIR / WIDGETS_ENTRY).is_file()
+
+
+def _npm_install(spec: str, what: str) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"npm is needed to fetch {what} for the docs (Debian: apt-get install -y npm)")
+    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--no-save",
+                    "--loglevel=error", spec], check=True)  # fmt: skip
+    return NPM_PREFIX / "node_modules" / spec.rsplit("@", 1)[0]
+
+
+def fetch_widgets(force: bool = False) -> Path:
+    """Install the ipywidgets embedder and copy its bundle and fonts; return the folder."""
+    if widgets_ready() and not force:
+        return WIDGETS_DIR
+    package = _npm_install(WIDGETS_SPEC, "the ipywidgets embedder")
+    if WIDGETS_DIR.exists():
+        shutil.rmtree(WIDGETS_DIR)
+    shutil.copytree(package / "dist", WIDGETS_DIR, ignore=shutil.ignore_patterns("*.map", "*amd*"))
+    version = json.loads((package / "package.json").read_text())["version"]
+    (WIDGETS_DIR / "VERSION").write_text(version + "\n")
+    return WIDGETS_DIR
+
+
 def mathjax_ready() -> bool:
     return (MATHJAX_DIR / MATHJAX_ENTRY).is_file()
 
@@ -33,13 +69,7 @@ def fetch_mathjax(force: bool = False) -> Path:
     """Install the npm package and copy the parts the site loads; return the folder."""
     if mathjax_ready() and not force:
         return MATHJAX_DIR
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is needed to fetch MathJax for the docs (Debian: apt-get install -y npm)")
-    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--no-save",
-                    "--loglevel=error", MATHJAX_SPEC], check=True)  # fmt: skip
-    package = NPM_PREFIX / "node_modules" / "mathjax"
+    package = _npm_install(MATHJAX_SPEC, "MathJax")
     es5 = package / "es5"
     if MATHJAX_DIR.exists():
         shutil.rmtree(MATHJAX_DIR)
@@ -63,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder = fetch_mathjax(force=args.force)
     print(f"MathJax {(folder / 'VERSION').read_text().strip()} in {folder.relative_to(DOCS.parent)}")
+    folder = fetch_widgets(force=args.force)
+    print(f"html-manager {(folder / 'VERSION').read_text().strip()} in {folder.relative_to(DOCS.parent)}")
     return 0
 
 

@@ -3,6 +3,8 @@
     tinylearn tour [--out DIR]                  a few minutes, offline, through what tinylearn can do
     tinylearn data download NAME [--root DIR]   fetch a data set's files and check their checksums
     tinylearn data verify [DIR]                 check every known data file found under a data root
+    tinylearn check LESSON [FILE]               grade your answers to a lesson's exercises
+    tinylearn lessons list|coverage|check       the lessons and how much of the curriculum they cover
 
 ``main(argv)`` returns the exit status (0 on success), so the command can be tested by calling it.
 """
@@ -17,6 +19,8 @@ EPILOG = """examples:
   tinylearn tour --out tour-output
   tinylearn data download mnist --root ~/data
   tinylearn data verify ~/data
+  tinylearn check 1.3 --template > exercises_1_3.py   (fill it in, then:)
+  tinylearn check 1.3 exercises_1_3.py
 
 Data roots: a data set NAME lives in <root>/<name>/, where <root> is --root (or DIR), else
 $TINYLEARN_DATA, else ~/.cache/tinylearn. Set TQDM_DISABLE=1 to switch the progress bars off."""
@@ -82,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     from . import lessons
 
     lessons.add_subparsers(sub)
+
+    check = sub.add_parser(
+        "check",
+        help="grade your answers to a lesson's exercises",
+        description="Grade the functions you wrote for a lesson's exercises with the lesson's tests and "
+        "gradient checks. FILE is a Python file defining them (default: exercises_S_M.py in the current "
+        "folder); --template prints such a file to fill in.",
+    )
+    check.add_argument("lesson", help="a lesson id, e.g. 1.3")
+    check.add_argument("file", nargs="?", default=None, help="your answers (default: exercises_S_M.py)")
+    mode = check.add_mutually_exclusive_group()
+    mode.add_argument("--template", action="store_true", help="print a file to fill in and exit")
+    mode.add_argument("--reference", action="store_true", help="grade the library's own solutions")
+    mode.add_argument("--list", action="store_true", help="list the lesson's exercises")
     return parser
 
 
@@ -132,11 +150,62 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import runpy
+    from pathlib import Path
+
+    from . import exercises
+
+    try:
+        found = exercises.exercises(args.lesson)
+    except ValueError as exc:
+        print(f"tinylearn check: {exc}", file=sys.stderr)
+        return 2
+    if not found:
+        known = sorted({e.lesson for e in exercises.exercises()}, key=lambda s: tuple(map(int, s.split("."))))
+        print(
+            f"tinylearn check: lesson {args.lesson} has no exercises (lessons with exercises: "
+            f"{', '.join(known)})",
+            file=sys.stderr,
+        )
+        return 2
+    if args.template:
+        print(exercises.template(args.lesson))
+        return 0
+    if args.list:
+        for ex in found:
+            print(f"{ex.section:8s}{ex.signature}\n        {ex.prompt}")
+        return 0
+    if args.reference:
+        namespace: dict = {}
+        print(f"lesson {args.lesson}: grading the library's reference solutions")
+    else:
+        path = Path(args.file or f"exercises_{args.lesson.replace('.', '_')}.py")
+        if not path.is_file():
+            print(
+                f"tinylearn check: {path} not found. Write your functions there (start from "
+                f"`tinylearn check {args.lesson} --template > {path}`) or name the file.",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            namespace = runpy.run_path(str(path), run_name="__exercises__")
+        except Exception as exc:  # the learner's file does not even import: say where
+            print(f"tinylearn check: running {path} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        print(f"lesson {args.lesson}: grading {path}")
+    results = exercises.grade(args.lesson, namespace, reference=args.reference)
+    print(exercises.report(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tinylearn`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "lessons":
         return args.handler(args)
+    if args.command == "check":
+        return cmd_check(args)
     if args.command == "tour":
         return cmd_tour(args)
     if args.data_command == "download":

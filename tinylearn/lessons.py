@@ -42,6 +42,9 @@ from typing import Any
 from .viz.registry import InteractiveSpec, registered
 
 __all__ = [
+    "COLAB_BRANCH",
+    "COLAB_REPO",
+    "FAST_ENV",
     "Count",
     "Coverage",
     "Curriculum",
@@ -56,6 +59,7 @@ __all__ = [
     "coverage",
     "default_lessons_dir",
     "discover_widgets",
+    "fast",
     "load_curriculum",
     "notebook_sync_problems",
     "parse_front_matter",
@@ -68,6 +72,19 @@ SECTION_HEADING_RE = re.compile(r"^(#{1,6})\s+(\d+\.\d+\.\d+)(?=\s|$)\s*(.*?)\s*
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 LESSON_ID_RE = re.compile(r"^\d+\.\d+$")
 NOT_LESSONS = frozenset({"README.md"})
+# The environment variable of the FAST switch: set (to anything but 0/false/no/off), every lesson
+# shrinks its settings to run in seconds (the docs build and the tests set it); unset, learners
+# get the full-size runs.
+FAST_ENV = "TINYLEARN_FAST"
+# The GitHub repository (owner/name) and branch the "Open in Colab" links of the lessons point to.
+COLAB_REPO = "tinylearn/tinylearn"
+COLAB_BRANCH = "main"
+
+
+def fast() -> bool:
+    """Whether the lessons run in FAST mode: ``$TINYLEARN_FAST`` set to anything but ``""``, ``0``,
+    ``false``, ``no`` or ``off``. Every lesson reads it in its first cell."""
+    return os.environ.get(FAST_ENV, "").strip().lower() not in {"", "0", "false", "no", "off"}
 
 
 def _section_key(section_id: str) -> tuple[int, ...]:

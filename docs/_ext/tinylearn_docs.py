@@ -55,6 +55,8 @@ API_MODULES = [
     ("tinylearn.training", "the training loop"),
     ("tinylearn.viz", "figures and interactive widgets"),
     ("tinylearn.models", "ready-made models"),
+    ("tinylearn.exercises", "the lesson exercises and their grader (tinylearn check)"),
+    ("tinylearn.lessons", "the curriculum map, lesson coverage and the FAST switch"),
 ]
 
 # Section titles of the top-level page, by the module that defines a name.

@@ -7,9 +7,23 @@
   installed and with matplotlib otherwise.
 * :func:`interactive` — the decorator by which an interactive figure declares the curriculum
   subsection it serves (see :mod:`tinylearn.viz.registry`); ``tinylearn lessons coverage`` counts them.
+* ``tinylearn.viz.lesson_S_M`` (e.g. :mod:`tinylearn.viz.lesson_1_1`) — the interactive figures of
+  lesson S.M, each a pure ``update(**params) -> Figure``; every such module is imported here.
+* :func:`widget` — the ipywidgets controls around any of them (:mod:`tinylearn.viz.widgets`);
+  :func:`new_figure` makes a matplotlib figure without pyplot.
 """
+
+import importlib as _importlib
+import pkgutil as _pkgutil
 
 from .graph import GraphDrawing, GraphEdge, GraphNode, draw_graph
 from .registry import interactive
+from .widgets import new_figure, widget
 
-__all__ = ["GraphDrawing", "GraphEdge", "GraphNode", "draw_graph", "interactive"]
+# Import every ``lesson_*`` module so that its figures register themselves (matplotlib itself is
+# imported only when a figure is drawn).
+for _info in _pkgutil.iter_modules(__path__):
+    if _info.name.startswith("lesson_"):
+        _importlib.import_module(f"{__name__}.{_info.name}")
+
+__all__ = ["GraphDrawing", "GraphEdge", "GraphNode", "draw_graph", "interactive", "new_figure", "widget"]
