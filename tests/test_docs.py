@@ -116,3 +116,55 @@ def test_mathjax_is_served_locally(site: Path):
     assert (site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     assert (site / "_static" / "mathjax" / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
     assert "cdn.jsdelivr" not in lessons
+
+
+@pytest.mark.slow
+def test_lesson_widgets_are_served_locally(site: Path):
+    """An executed lesson saves its widgets' state; the page draws them with the embedder of the site."""
+    page = (site / "lessons" / "1.1-learning-problem.html").read_text(encoding="utf-8")
+    assert "application/vnd.jupyter.widget-state+json" in page, "the lesson saved no widget state"
+    assert re.search(r'<script[^>]*src="\.\./_static/widgets/embed\.js', page), "no local widget embedder"
+    assert (site / "_static" / "widgets" / "embed.js").is_file()
+    assert "require.min.js" not in page and "cdn.jsdelivr" not in page
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+@pytest.mark.slow
+def test_lesson_page_renders_in_headless_chromium(site: Path, tmp_path: Path):
+    """Open lesson 1.1 in headless Chromium, let its scripts run, and read the rendered DOM: the math
+    was typeset by MathJax (no raw TeX delimiters left in the text), the figures are there (images
+    whose files exist), and the saved widgets were drawn."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium); .ci/run installs it")
+    page = site / "lessons" / "1.1-learning-problem.html"
+    command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+               "--virtual-time-budget=20000", "--dump-dom", page.as_uri()]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    dom = result.stdout
+    assert "<mjx-container" in dom, "MathJax typeset nothing"
+    assert dom.count("<mjx-container") >= 20, dom.count("<mjx-container")
+    body = dom.split("<article", 1)[-1]
+    text = re.sub(r"<(script|style|mjx-assistive-mml)\b.*?</\1>", "", body, flags=re.S)
+    text = re.sub(r"<[^>]+>", "", text)
+    for raw in ("\\(", "\\[", "$$"):
+        assert raw not in text, (
+            f"raw TeX {raw!r} left in the rendered page: …{text[text.find(raw) - 80 :][:200]}…"
+        )
+    images = re.findall(r'<img[^>]*\bsrc="([^"]+)"', body)
+    figures = [src for src in images if src.endswith(".png") or src.startswith("data:image/png")]
+    assert len(figures) >= 6, f"expected the lesson's figures, found {images}"
+    for src in figures:
+        if not src.startswith("data:"):
+            assert (page.parent / src).resolve().is_file(), src
+    assert "widget-slider" in dom or "jupyter-widgets" in dom, "the saved widgets were not drawn"

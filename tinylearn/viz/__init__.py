@@ -18,7 +18,7 @@ import pkgutil as _pkgutil
 
 from .graph import GraphDrawing, GraphEdge, GraphNode, draw_graph
 from .registry import interactive
-from .widgets import new_figure, widget
+from .widgets import animation_html, new_figure, widget
 
 # Import every ``lesson_*`` module so that its figures register themselves (matplotlib itself is
 # imported only when a figure is drawn).
@@ -26,4 +26,13 @@ for _info in _pkgutil.iter_modules(__path__):
     if _info.name.startswith("lesson_"):
         _importlib.import_module(f"{__name__}.{_info.name}")
 
-__all__ = ["GraphDrawing", "GraphEdge", "GraphNode", "draw_graph", "interactive", "new_figure", "widget"]
+__all__ = [
+    "GraphDrawing",
+    "GraphEdge",
+    "GraphNode",
+    "animation_html",
+    "draw_graph",
+    "interactive",
+    "new_figure",
+    "widget",
+]

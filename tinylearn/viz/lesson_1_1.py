@@ -281,7 +281,7 @@ def ball_rolling_animation(
     lr: float = 0.05, steps: int = 40, n_samples: int = 30, interval: int = 120
 ) -> Any:
     """The animation of :func:`ball_rolling`: a ``matplotlib.animation.FuncAnimation`` with one frame
-    per step (show it in a notebook with ``HTML(anim.to_jshtml())``)."""
+    per step (show it in a notebook with :func:`tinylearn.viz.animation_html`)."""
     from matplotlib.animation import FuncAnimation
 
     x, y = lesson_data(n_samples)

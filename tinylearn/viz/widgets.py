@@ -13,12 +13,14 @@ A control spec is one of
 
 A parameter called ``frame`` also gets a play button, so that frame-by-frame figures animate.
 ipywidgets is imported only inside :func:`widget`: the figures themselves need only matplotlib.
-:func:`new_figure` makes a figure without pyplot (no global state, safe in tests and threads).
+:func:`new_figure` makes a figure without pyplot (no global state, safe in tests and threads);
+:func:`animation_html` turns a matplotlib animation into an offline HTML player.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,37 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "widget"]
+__all__ = ["animation_html", "new_figure", "widget"]
+
+# matplotlib's JavaScript player draws its buttons with Font Awesome icons loaded from a CDN; we
+# draw them with Unicode symbols instead, so that an animation works offline and in the docs.
+_PLAYER_ICONS = {
+    "fa fa-minus": "−",
+    "fa fa-fast-backward": "⏮",
+    "fa fa-step-backward": "⏪",
+    "fa fa-play fa-flip-horizontal": "◀",
+    "fa fa-pause": "⏸",
+    "fa fa-play": "▶",
+    "fa fa-step-forward": "⏩",
+    "fa fa-fast-forward": "⏭",
+    "fa fa-plus": "+",
+}
+_CDN_LINK = re.compile(r"<link\b[^>]*href=[\"'](?:https?:)?//[^\"']*font-awesome[^>]*>", re.IGNORECASE)
+
+
+def animation_html(animation: Any, **kwargs: Any) -> Any:
+    """A matplotlib animation as a self-contained HTML player (``IPython.display.HTML``).
+
+    Like ``HTML(animation.to_jshtml())``, but without the Font Awesome stylesheet that matplotlib's
+    player loads from a CDN (its buttons get Unicode symbols instead), so it plays offline, in
+    Colab and in the docs. ``kwargs`` go to ``to_jshtml`` (``fps``, ``default_mode``, ...).
+    """
+    from IPython.display import HTML
+
+    html = _CDN_LINK.sub("", animation.to_jshtml(**kwargs))
+    for css, symbol in _PLAYER_ICONS.items():
+        html = html.replace(f'<i class="{css}"></i>', symbol)
+    return HTML(html)
 
 
 def new_figure(**kwargs: Any) -> Figure:
