@@ -162,7 +162,7 @@ def gradgradcheck(
             grads = autograd.grad(ys, [xs[i] for i in diff], gs, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    vjp.__name__ = f"the vector-Jacobian product of {_fn_name(fn)}"
+    vjp.__name__ = vjp.__qualname__ = f"the vector-Jacobian product of {_fn_name(fn)}"
     return gradcheck(
         vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode,
         raise_exception=raise_exception, nondet_tol=nondet_tol,
@@ -465,7 +465,9 @@ def _to_float64(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _fn_name(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__name__", None) or repr(fn)
+    # __qualname__ names a Function's apply "BadSquare.apply", not just "apply" (nested scopes dropped)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return name.rsplit("<locals>.", 1)[-1] if name else repr(fn)
 
 
 def _host(t: Tensor) -> np.ndarray:
