@@ -465,7 +465,10 @@ def _to_float64(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _fn_name(fn: Callable[..., Any]) -> str:
-    # __qualname__ names a Function's apply "BadSquare.apply", not just "apply" (nested scopes dropped)
+    # A Function's apply is named after its class ("BadSquare.apply"), not "apply" or "Function.apply".
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type) and getattr(fn, "__name__", None):
+        return f"{owner.__name__}.{fn.__name__}"
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     return name.rsplit("<locals>.", 1)[-1] if name else repr(fn)
 
