@@ -260,7 +260,7 @@ class Sigmoid(Function):
 class Relu(Function):
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return get_array_module(x).maximum(x, x.dtype.type(0))  # +0.0 for negatives (x·mask gives -0.0)
 
     def backward(self, g):
         return g * Tensor._make(self.mask.astype(g.dtype))
