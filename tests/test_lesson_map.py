@@ -11,7 +11,7 @@ README = (ROOT / "lessons" / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_curriculum_module_has_a_row() -> None:
-    rows = set(re.findall(r"^\| (\d\.\d) ", README, flags=re.MULTILINE))
+    rows = set(re.findall(r"^\| \[?(\d\.\d) ", README, flags=re.MULTILINE))
     ids = {m.id for m in lessons.load_curriculum().modules}
     assert rows == ids
 
@@ -21,3 +21,10 @@ def test_every_named_file_exists() -> None:
     assert named, "the map names no files"
     missing = [p for p in named if not (ROOT / p).exists()]
     assert not missing, f"lessons/README.md names files that do not exist: {missing}"
+
+
+def test_lesson_links_point_to_the_lessons() -> None:
+    """A written lesson's row links its file; every lesson file has its linked row."""
+    linked = dict(re.findall(r"^\| \[(\d\.\d) [^\]]*\]\(([\w.-]+\.md)\)", README, flags=re.MULTILINE))
+    written = {lesson.lesson_id: lesson.path.name for lesson in lessons.scan_lessons()}
+    assert linked == written
