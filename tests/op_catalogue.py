@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -646,6 +647,404 @@ def _moves(perm: tuple[int, ...]) -> bool:
 def device_round_trip(x: tl.Tensor) -> tl.Tensor:
     """To the CPU and back: both moves are differentiable ``ToDevice`` nodes."""
     return (x.to("cpu") * 2).to(x.device)
+
+
+# --------------------------------------------------------------------------- images: strategies
+
+
+def _spatial(
+    draw, kernel: tuple[int, ...], dilation: tuple[int, ...], padding: tuple[int, ...]
+) -> tuple[int, ...]:
+    """Sizes that fit at least one dilated window after padding, and a few more."""
+    return tuple(
+        draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 4 - 2 * p))
+        for k, d, p in zip(kernel, dilation, padding, strict=True)
+    )
+
+
+@st.composite
+def conv_case(draw, dims: int = 2, transposed: bool = False) -> Case:
+    """x, a weight and maybe a bias for a convolution of ``dims`` spatial dims (1 or 2): 1–2
+    images, 1–2 groups of 1–2 channels, kernels 1–3, stride and dilation 1–2, padding 0–1 (or
+    "same"/"valid" for conv), and for the transposed convolution an output_padding below the
+    stride or dilation."""
+    n, groups = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    padding: Any = tuple(draw(st.integers(0, 1)) for _ in range(dims))
+    kwargs: dict[str, Any] = {"stride": stride, "dilation": dilation, "groups": groups}
+    if transposed:
+        size = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+        kwargs["output_padding"] = tuple(
+            draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation, strict=True)
+        )
+        shapes_ = ((n, groups * cg, *size), (groups * cg, og, *kernel))
+        padding = tuple(
+            min(p, (d * (k - 1) + o) // 2)
+            for p, d, k, o in zip(padding, dilation, kernel, kwargs["output_padding"], strict=True)
+        )
+    else:
+        size = _spatial(draw, kernel, dilation, padding)
+        if draw(st.integers(0, 3)) == 0:  # sometimes the strings, "same" only for stride 1
+            padding = draw(st.sampled_from(["valid", "same"] if stride == (1,) * dims else ["valid"]))
+            size = _spatial(draw, kernel, dilation, (0,) * dims)
+        shapes_ = ((n, groups * cg, *size), (groups * og, cg, *kernel))
+    if dims == 1:
+        kwargs = {k: v[0] if isinstance(v, tuple) else v for k, v in kwargs.items()}
+        padding = padding[0] if isinstance(padding, tuple) else padding
+    kwargs["padding"] = padding
+    args = tuple(draw(array(s)) for s in shapes_)
+    if draw(st.booleans()):
+        args += (draw(array((shapes_[1][1] * groups if transposed else shapes_[1][0],))),)
+    return Case(args, kwargs)
+
+
+@st.composite
+def pool_case(draw, kind: str) -> Case:
+    """An image batch with distinct values (no ties between a window's candidates) and the
+    arguments of ``max_pool2d`` (kind "max": dilation, ceil_mode) or ``avg_pool2d`` (kind "avg":
+    ceil_mode, count_include_pad, divisor_override); stride None means the kernel size."""
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 2), st.integers(1, 2))))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(2)) if kind == "max" else (1, 1)
+    padding = tuple(
+        draw(st.integers(0, (d * (k - 1) + 1) // 2)) for k, d in zip(kernel, dilation, strict=True)
+    )
+    size = _spatial(draw, kernel, dilation, padding)
+    (x,) = draw(distinct((draw(st.integers(1, 2)), draw(st.integers(1, 2)), *size)))
+    kwargs: dict[str, Any] = {
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "ceil_mode": draw(st.booleans()),
+    }
+    if kind == "max":
+        kwargs["dilation"] = dilation
+    else:
+        kwargs["count_include_pad"] = draw(st.booleans())
+        kwargs["divisor_override"] = draw(st.sampled_from([None, None, 3]))
+    return Case((x,), kwargs)
+
+
+@st.composite
+def adaptive_case(draw, path: str) -> Case:
+    """An image batch and an output size that takes one of adaptive_avg_pool2d's paths: "global"
+    (1 × 1), "even" (the output divides the input: average pooling) or "general" (overlapping or
+    uneven bins: two interpolation-matrix products)."""
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    if path == "global":
+        size: Any = draw(st.sampled_from([1, (1, 1)]))
+    elif path == "even":
+        size = (
+            draw(st.sampled_from([d for d in range(1, h + 1) if h % d == 0])),
+            draw(st.sampled_from([d for d in range(1, w + 1) if w % d == 0])),
+        )
+        assume(size != (1, 1))
+    else:
+        size = draw(st.tuples(st.one_of(st.none(), st.integers(1, 5)), st.integers(1, 5)))
+        assume((h % (size[0] or h), w % size[1]) != (0, 0))
+    return Case((draw(array((draw(st.integers(1, 2)), 2, h, w))),), {"output_size": size})
+
+
+@st.composite
+def interpolate_case(draw, mode: str, kind: str) -> Case:
+    """A (N, C, L) or (N, C, H, W) input resized to a drawn ``size`` (kind "size"), by fractional
+    scale factors ("fraction") or by integer ones ("integer"). Nearest resampling by a size or a
+    fraction keeps to the indexing path (some dimension not an integer multiple); the linear
+    modes change some dimension's size (an unchanged one is copied)."""
+    dims = 1 if mode == "linear" else 2 if mode == "bilinear" else draw(st.integers(1, 2))
+    in_sizes = tuple(draw(st.integers(1, 4)) for _ in range(dims))
+    kwargs: dict[str, Any] = {"mode": mode}
+    if kind == "size":
+        outs = kwargs["size"] = tuple(draw(st.integers(1, 6)) for _ in range(dims))
+    else:
+        factors = tuple(
+            draw(st.sampled_from([1, 2, 3] if kind == "integer" else [0.75, 1.5, 2.5])) for _ in range(dims)
+        )
+        outs = tuple(math.floor(n * f) for n, f in zip(in_sizes, factors, strict=True))
+        assume(min(outs) >= 1)
+        kwargs["scale_factor"] = factors
+    if mode == "nearest" and kind != "integer":
+        assume(any(o < n or o % n for n, o in zip(in_sizes, outs, strict=True)))
+    if mode != "nearest":
+        assume(outs != in_sizes)
+        kwargs["align_corners"] = draw(st.booleans())
+    return Case((draw(array((draw(st.integers(1, 2)), 2, *in_sizes))),), kwargs)
+
+
+@st.composite
+def unfold_case(draw, fold: bool) -> Case:
+    """An image (or, for fold, the columns unfold would make of one) and the window arguments."""
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
+    padding = tuple(draw(st.integers(0, 1)) for _ in range(2))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(2))
+    size = _spatial(draw, kernel, dilation, padding)
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kwargs: dict[str, Any] = {
+        "kernel_size": kernel,
+        "dilation": dilation,
+        "padding": padding,
+        "stride": stride,
+    }
+    if not fold:
+        return Case((draw(array((n, c, *size))),), kwargs)
+    blocks = math.prod(
+        (s + 2 * p - d * (k - 1) - 1) // t + 1
+        for s, k, d, p, t in zip(size, kernel, dilation, padding, stride, strict=True)
+    )
+    return Case((draw(array((n, c * kernel[0] * kernel[1], blocks))),), {"output_size": size, **kwargs})
+
+
+@st.composite
+def norm_case(draw, kind: str) -> Case:
+    """(N, C, H, W) inputs with an affine weight and bias (and, for "batch_eval", running
+    statistics with a positive variance); group norm draws a group count dividing C. The values
+    alternate ±2 (plus noise in [−1, 1]) along W, so every set that is normalised has a standard
+    deviation of at least 1: far from var + eps ≈ eps, where derivatives grow like 1/√eps."""
+    groups = draw(st.integers(1, 2))
+    c = groups * draw(st.integers(1, 2))
+    n = draw(st.integers(2 if kind == "batch" else 1, 3))
+    h, w = draw(st.integers(1, 3)), draw(st.integers(2, 3))
+    x = draw(array((n, c, h, w), floats(-1.0, 1.0))) + 2.0 * (-1.0) ** np.arange(w)
+    args = (x, draw(array((c,))), draw(array((c,))))
+    if kind == "batch_eval":  # running statistics are tensors of x's dtype, but not differentiated
+        return Case((*args, draw(array((c,))), draw(array((c,), POSITIVE))))
+    return Case(args, {"num_groups": groups} if kind == "group" else {})
+
+
+# --------------------------------------------------------------------------- images: NumPy references
+
+
+def _np_windows(size: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil: bool = False):
+    """The start of every window along one dim, PyTorch's count (ceil_mode drops a last window
+    that would start in the right padding)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    count = (span + (stride - 1 if ceil else 0)) // stride + 1
+    if ceil and (count - 1) * stride >= size + padding:
+        count -= 1
+    return [o * stride - padding for o in range(count)]
+
+
+def np_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Convolution of (N, C, *S) with (O, C/G, *K) for 1 or 2 spatial dims, by its definition:
+    out[n, o, p] = Σ_{c, q} x[n, g·C/G + c, p·stride + q·dilation − padding] · w[o, c, q]
+    (zero outside x), one kernel offset q at a time."""
+    dims = x.ndim - 2
+    tup = lambda v: (v,) * dims if isinstance(v, int) else tuple(v)  # noqa: E731
+    stride, dilation, kernel = tup(stride), tup(dilation), w.shape[2:]
+    if padding == "valid":
+        padding = 0
+    if padding == "same":
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        pads = [(total // 2, total - total // 2) for total in totals]
+    else:
+        pads = [(p, p) for p in tup(padding)]
+    xp_ = np.pad(x, [(0, 0), (0, 0), *pads])
+    geometry = zip(xp_.shape[2:], kernel, stride, dilation, strict=True)
+    out_sizes = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in geometry]
+    nb, c = x.shape[:2]
+    o = w.shape[0]
+    out = np.zeros((nb, o, *out_sizes))
+    xg = xp_.reshape(nb, groups, c // groups, *xp_.shape[2:])
+    wg = w.reshape(groups, o // groups, *w.shape[1:])
+    for q in np.ndindex(*kernel):
+        offsets = zip(q, dilation, stride, out_sizes, strict=True)
+        sl = tuple(slice(qi * d, qi * d + s * (m - 1) + 1, s) for qi, d, s, m in offsets)
+        patch = xg[(slice(None),) * 3 + sl]  # (N, G, C/G, *out)
+        out += np.einsum("ngc...,goc->ngo...", patch, wg[(slice(None),) * 3 + q]).reshape(out.shape)
+    if b is not None:
+        out += b.reshape(1, o, *[1] * dims)
+    return out
+
+
+def np_conv_transpose(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """The transposed convolution by its definition: every input pixel adds its value times the
+    kernel into the output at p·stride + q·dilation − padding."""
+    dims = x.ndim - 2
+    tup = lambda v: (v,) * dims if isinstance(v, int) else tuple(v)  # noqa: E731
+    stride, padding, output_padding, dilation = map(tup, (stride, padding, output_padding, dilation))
+    nb, c = x.shape[:2]
+    og, kernel = w.shape[1], w.shape[2:]
+    full = [
+        (n - 1) * s + d * (k - 1) + 1 + op
+        for n, s, d, k, op in zip(x.shape[2:], stride, dilation, kernel, output_padding, strict=True)
+    ]
+    buf = np.zeros((nb, groups, og, *full))
+    xg = x.reshape(nb, groups, c // groups, *x.shape[2:])
+    wg = w.reshape(groups, c // groups, og, *kernel)
+    for q in np.ndindex(*kernel):
+        sl = tuple(
+            slice(qi * d, qi * d + s * (n - 1) + 1, s)
+            for qi, d, s, n in zip(q, dilation, stride, x.shape[2:], strict=True)
+        )
+        buf[(slice(None),) * 3 + sl] += np.einsum("ngc...,gco->ngo...", xg, wg[(slice(None),) * 3 + q])
+    crop = tuple(slice(p, f - p) for p, f in zip(padding, full, strict=True))
+    out = buf.reshape(nb, groups * og, *full)[(slice(None), slice(None)) + crop]
+    return out if b is None else out + b.reshape(1, -1, *[1] * dims)
+
+
+def np_max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, with_indices=False):
+    """Every window's maximum (over the positions inside x) and its flat index h·W + w."""
+    stride = stride if stride is not None else kernel_size
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    n, c, h, w = x.shape
+    rows = _np_windows(h, kh, sh, ph, dh, ceil_mode)
+    cols = _np_windows(w, kw, sw, pw, dw, ceil_mode)
+    out = np.full((n, c, len(rows), len(cols)), -np.inf)
+    index = np.zeros(out.shape, dtype=np.int64)
+    for i, r0 in enumerate(rows):
+        for j, c0 in enumerate(cols):
+            for a in range(kh):
+                for b in range(kw):
+                    r, q = r0 + a * dh, c0 + b * dw
+                    if 0 <= r < h and 0 <= q < w:
+                        better = x[:, :, r, q] > out[:, :, i, j]
+                        out[:, :, i, j] = np.where(better, x[:, :, r, q], out[:, :, i, j])
+                        index[:, :, i, j] = np.where(better, r * w + q, index[:, :, i, j])
+    return (out, index) if with_indices else out
+
+
+def np_avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """Every window's sum over the positions inside x, divided as PyTorch divides: by
+    ``divisor_override``, or by the window clipped to the padded input (count_include_pad), or by
+    the number of positions inside x."""
+    stride = stride if stride is not None else kernel_size
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    n, c, h, w = x.shape
+    rows, cols = _np_windows(h, kh, sh, ph, 1, ceil_mode), _np_windows(w, kw, sw, pw, 1, ceil_mode)
+    out = np.zeros((n, c, len(rows), len(cols)))
+    for i, r0 in enumerate(rows):
+        for j, c0 in enumerate(cols):
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            inside = x[:, :, max(r0, 0) : min(r1, h), max(c0, 0) : min(c1, w)]
+            if divisor_override:
+                divisor = divisor_override
+            elif count_include_pad:
+                divisor = (r1 - r0) * (c1 - c0)
+            else:
+                divisor = inside.shape[2] * inside.shape[3]
+            out[:, :, i, j] = inside.sum((2, 3)) / divisor
+    return out
+
+
+def np_adaptive_avg_pool2d(x, output_size):
+    """Output (i, j) is the mean of rows ⌊i·H/Ho⌋ .. ⌈(i+1)·H/Ho⌉ − 1 and the same columns."""
+    h, w = x.shape[2:]
+    sizes = (output_size, output_size) if isinstance(output_size, int) else output_size
+    ho, wo = (h if sizes[0] is None else sizes[0]), (w if sizes[1] is None else sizes[1])
+    out = np.zeros((*x.shape[:2], ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            r0, r1 = i * h // ho, -(-(i + 1) * h // ho)
+            c0, c1 = j * w // wo, -(-(j + 1) * w // wo)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean((2, 3))
+    return out
+
+
+def np_interpolate(x, mode, size=None, scale_factor=None, align_corners=False):
+    """Resampling, one output pixel at a time, by PyTorch's source-coordinate formulas."""
+    dims = x.ndim - 2
+    if size is not None:
+        outs, scales = tuple(size), (None,) * dims
+    else:
+        outs = tuple(math.floor(n * f) for n, f in zip(x.shape[2:], scale_factor, strict=True))
+        scales = tuple(1.0 / f for f in scale_factor)
+
+    def nearest(n, o, s):  # source index of each output index
+        if o == n:
+            return list(range(o))
+        if o == 2 * n:
+            return [i // 2 for i in range(o)]
+        sc = np.float32(n / o if s is None else s)
+        return [min(int(np.floor(np.float32(i) * sc)), n - 1) for i in range(o)]
+
+    def linear(n, o, s):  # (low index, high index, weight of high) of each output index
+        if o == n:
+            return [(i, i, 0.0) for i in range(o)]
+        taps = []
+        for i in range(o):
+            if align_corners:
+                src = i * (n - 1) / (o - 1) if o > 1 else 0.0
+            else:
+                src = max((i + 0.5) * (n / o if s is None else s) - 0.5, 0.0)
+            lo = min(math.floor(src), n - 1)
+            taps.append((lo, min(lo + 1, n - 1), src - lo))
+        return taps
+
+    out = np.zeros((*x.shape[:2], *outs))
+    if mode == "nearest":
+        idx = [nearest(n, o, s) for n, o, s in zip(x.shape[2:], outs, scales, strict=True)]
+        for pos in np.ndindex(*outs):
+            out[(slice(None), slice(None), *pos)] = x[
+                (slice(None), slice(None), *[idx[d][p] for d, p in enumerate(pos)])
+            ]
+        return out
+    taps = [linear(n, o, s) for n, o, s in zip(x.shape[2:], outs, scales, strict=True)]
+    for pos in np.ndindex(*outs):
+        value = 0.0
+        for corner in np.ndindex(*(2,) * dims):
+            weight, src = 1.0, []
+            for d, (p, side) in enumerate(zip(pos, corner, strict=True)):
+                lo, hi, frac = taps[d][p]
+                weight *= frac if side else 1 - frac
+                src.append(hi if side else lo)
+            value = value + weight * x[(slice(None), slice(None), *src)]
+        out[(slice(None), slice(None), *pos)] = value
+    return out
+
+
+def np_unfold(x, kernel_size, dilation, padding, stride):
+    """Column l = (i, j) of image n holds x[n, c, i·s + a·d − p, j·s + b·d − p] at row (c, a, b)."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+    n, c, h, w = x.shape
+    rows, cols = _np_windows(h, kh, sh, ph, dh), _np_windows(w, kw, sw, pw, dw)
+    out = np.zeros((n, c, kh, kw, len(rows), len(cols)))
+    for i, r0 in enumerate(rows):
+        for j, c0 in enumerate(cols):
+            for a in range(kh):
+                for b in range(kw):
+                    r, q = r0 + a * dh, c0 + b * dw
+                    if 0 <= r < h and 0 <= q < w:
+                        out[:, :, a, b, i, j] = x[:, :, r, q]
+    return out.reshape(n, c * kh * kw, -1)
+
+
+def np_fold(cols, output_size, kernel_size, dilation, padding, stride):
+    """The sum, at every pixel, of the column entries unfold would have read from it."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+    (h, w), n = output_size, cols.shape[0]
+    c = cols.shape[1] // (kh * kw)
+    rows, starts = _np_windows(h, kh, sh, ph, dh), _np_windows(w, kw, sw, pw, dw)
+    blocks = cols.reshape(n, c, kh, kw, len(rows), len(starts))
+    out = np.zeros((n, c, h, w))
+    for i, r0 in enumerate(rows):
+        for j, c0 in enumerate(starts):
+            for a in range(kh):
+                for b in range(kw):
+                    r, q = r0 + a * dh, c0 + b * dw
+                    if 0 <= r < h and 0 <= q < w:
+                        out[:, :, r, q] += blocks[:, :, a, b, i, j]
+    return out
+
+
+def np_normalize(x, weight, bias, axes, mean=None, var=None, eps=1e-5):
+    """(x − mean) / √(var + eps) · weight + bias with per-channel weight and bias; the mean and
+    biased variance over ``axes`` unless given."""
+    mean = x.mean(axes, keepdims=True) if mean is None else mean
+    var = x.var(axes, keepdims=True) if var is None else var
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (x - mean) / np.sqrt(var + eps) * weight.reshape(shape) + bias.reshape(shape)
+
+
+def np_group_norm(x, weight, bias, num_groups):
+    """Each sample's channel group normalised over its channels and positions, then per-channel affine."""
+    g = x.reshape(x.shape[0], num_groups, -1)
+    normed = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)).reshape(x.shape)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return normed * weight.reshape(shape) + bias.reshape(shape)
 
 
 # --------------------------------------------------------------------------- the catalogue
@@ -1290,6 +1689,126 @@ CATALOGUE: list[OpSpec] = [
         lambda x, dim: np.log(np_softmax(x, dim)),
         empty_case("softmax"),
         (ops.LogSoftmax,),
+    ),
+    # ---- convolution, pooling, resampling, normalisation of images
+    OpSpec(
+        "conv2d",
+        lambda *xs, **kw: F.conv2d(*xs, **kw),
+        np_conv,
+        conv_case(2),
+        (ops.Conv2d, ops.ConvTranspose2d, ops.Conv2dWeight),
+    ),
+    OpSpec(
+        "conv1d",
+        lambda *xs, **kw: F.conv1d(*xs, **kw),
+        np_conv,
+        conv_case(1),
+        (ops.Conv2d, ops.ConvTranspose2d, ops.Conv2dWeight, ops.Reshape),
+    ),
+    OpSpec(
+        "conv_transpose2d",
+        lambda *xs, **kw: F.conv_transpose2d(*xs, **kw),
+        np_conv_transpose,
+        conv_case(2, transposed=True),
+        (ops.ConvTranspose2d, ops.Conv2d, ops.Conv2dWeight),
+    ),
+    OpSpec(
+        "max_pool2d",
+        lambda x, **kw: F.max_pool2d(x, **kw),
+        np_max_pool2d,
+        pool_case("max"),
+        (ops.MaxPool2d, ops.MaxPool2dBackward),
+    ),
+    OpSpec(
+        "max_pool2d_with_indices",
+        lambda x, **kw: F.max_pool2d(x, return_indices=True, **kw),
+        lambda x, **kw: np_max_pool2d(x, with_indices=True, **kw),
+        pool_case("max"),
+        (ops.MaxPool2d, ops.MaxPool2dBackward),
+    ),
+    OpSpec(
+        "avg_pool2d",
+        lambda x, **kw: F.avg_pool2d(x, **kw),
+        np_avg_pool2d,
+        pool_case("avg"),
+        (ops.AvgPool2d, ops.AvgPool2dBackward),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_global",
+        F.adaptive_avg_pool2d,
+        np_adaptive_avg_pool2d,
+        adaptive_case("global"),
+        (ops.Sum,),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_even",
+        F.adaptive_avg_pool2d,
+        np_adaptive_avg_pool2d,
+        adaptive_case("even"),
+        (ops.AvgPool2d, ops.AvgPool2dBackward),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_general",
+        F.adaptive_avg_pool2d,
+        np_adaptive_avg_pool2d,
+        adaptive_case("general"),
+        (ops.MatMul,),
+    ),
+    *[
+        OpSpec(
+            f"interpolate_{mode}_{kind}",
+            lambda x, **kw: F.interpolate(x, **kw),
+            np_interpolate,
+            interpolate_case(mode, kind),
+            (ops.BroadcastTo, ops.Reshape)
+            if kind == "integer"
+            else (ops.GetItem,)
+            if mode == "nearest"
+            else (ops.MatMul,),
+        )
+        for mode, kind in [
+            ("nearest", "size"),
+            ("nearest", "fraction"),
+            ("nearest", "integer"),
+            ("linear", "size"),
+            ("bilinear", "size"),
+            ("bilinear", "fraction"),
+        ]
+    ],
+    OpSpec(
+        "unfold", lambda x, **kw: F.unfold(x, **kw), np_unfold, unfold_case(False), (ops.Unfold, ops.Fold)
+    ),
+    OpSpec("fold", lambda c, **kw: F.fold(c, **kw), np_fold, unfold_case(True), (ops.Fold, ops.Unfold)),
+    OpSpec(
+        "batch_norm_2d",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: np_normalize(x, w, b, (0, 2, 3)),
+        norm_case("batch"),
+        (ops.BatchNorm, ops.Sum, E.Rsqrt),
+    ),
+    OpSpec(
+        "batch_norm_2d_eval",
+        lambda x, w, b, running_mean, running_var: F.batch_norm(x, running_mean, running_var, w, b),
+        lambda x, w, b, running_mean, running_var: np_normalize(
+            x, w, b, (), running_mean.reshape(1, -1, 1, 1), running_var.reshape(1, -1, 1, 1)
+        ),
+        norm_case("batch_eval"),
+        (ops.BatchNorm, ops.Mul),
+        grad_args=(0, 1, 2),
+    ),
+    OpSpec(
+        "group_norm",
+        lambda x, w, b, num_groups: F.group_norm(x, num_groups, w, b),
+        np_group_norm,
+        norm_case("group"),
+        (ops.Sum, E.Rsqrt),
+    ),
+    OpSpec(
+        "instance_norm",
+        lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+        lambda x, w, b: np_normalize(x, w, b, (2, 3)),
+        norm_case("instance"),
+        (ops.Sum, E.Rsqrt),
     ),
     # ---- comparisons: bool results, forward only
     _compare("eq", lambda x, y: x == y),

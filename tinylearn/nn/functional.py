@@ -8,8 +8,6 @@ parameters and call these functions; the losses live in :mod:`tinylearn.nn.losse
 re-exported here.
 """
 
-
-
 from __future__ import annotations
 
 import math
@@ -17,6 +15,9 @@ from collections.abc import Sequence
 
 from ..autograd import no_grad
 from ..ops import erf, exp, log1p, log_softmax, pad, relu, sigmoid, softmax, tanh, where
+from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, unfold
+from ..ops.norm import batch_norm as _fused_batch_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..tensor import Tensor, arange, rand
 from .losses import (
     binary_cross_entropy,
@@ -29,20 +30,30 @@ from .losses import (
 )
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
     "cross_entropy",
     "dropout",
     "embedding",
+    "fold",
     "gelu",
+    "group_norm",
     "huber_loss",
+    "instance_norm",
+    "interpolate",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
     "logsigmoid",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
     "one_hot",
@@ -53,6 +64,7 @@ __all__ = [
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
 ]  # fmt: skip
 
 # --------------------------------------------------------------------------- activations
@@ -173,33 +185,13 @@ def batch_norm(
                 f"batch_norm: {name} should contain {channels} elements (one per channel of the input "
                 f"of shape {tuple(input.shape)}), not {t.numel()}"
             )
-    shape = _channel_shape(input)
-    if training:
-        dims = (0, *range(2, input.ndim))
-        n = input.numel() // channels
-        if n <= 1:
-            raise ValueError(
-                f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
-            )
-        mean = input.mean(dims, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dims, keepdim=True)
-        with no_grad():
-            if running_mean is not None:
-                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(channels) * momentum)
-            if running_var is not None:
-                running_var.copy_(
-                    running_var * (1 - momentum) + var.reshape(channels) * (momentum * n / (n - 1))
-                )
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
-        centered = input - running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    return out if bias is None else out + bias.reshape(shape)
+    if training and input.numel() // channels <= 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
+        )
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
+    return _fused_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
 def layer_norm(
@@ -226,6 +218,108 @@ def layer_norm(
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Group normalisation (Wu & He, 2018) of ``input`` (N, C, *): the C channels are split into
+    ``num_groups`` groups and each sample's group is normalised over its channels and positions,
+
+        y = (x − mean) / √(var + eps) · weight + bias      (biased variance; weight, bias (C,))
+
+    independent of the batch, so it behaves the same for any batch size and in evaluation.
+    ``num_groups=1`` normalises like layer norm over (C, *); ``num_groups=C`` like instance norm.
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: expected an input of shape (N, C, *), got {list(input.shape)}")
+    n, c = input.shape[:2]
+    if not isinstance(num_groups, int) or num_groups < 1 or c % num_groups:
+        raise RuntimeError(
+            f"group_norm: expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise RuntimeError(
+                f"group_norm: expected {name} to be a vector of size equal to the number of channels in "
+                f"input ({c}), but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}"
+            )
+    groups = input.reshape(n, num_groups, -1)
+    centered = groups - groups.mean(-1, keepdim=True)
+    out = (centered * ((centered * centered).mean(-1, keepdim=True) + eps).rsqrt()).reshape(input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Instance normalisation (Ulyanov et al., 2016) of ``input`` (N, C, *): every sample's every
+    channel is normalised over its own positions, y = (x − mean) / √(var + eps) · weight + bias.
+
+    With ``use_input_stats`` (the default) the statistics are the instance's; the running
+    statistics, when given, move toward their average over the batch:
+    ``running = (1 − momentum)·running + momentum·mean_n(stat)`` (the variance unbiased).
+    Otherwise the running statistics normalise every instance (evaluation).
+    """
+    if input.ndim < 3:
+        raise ValueError(
+            f"instance_norm: expected an input of shape (N, C, *spatial), got {list(input.shape)}"
+        )
+    n, c = input.shape[:2]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(
+                f"instance_norm: {name} should contain {c} elements (one per channel of the input of shape "
+                f"{list(input.shape)}), not {t.numel()}"
+            )
+    shape = _channel_shape(input)
+    if use_input_stats:
+        dims = tuple(range(2, input.ndim))
+        count = input.numel() // (n * c)
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 spatial element when training, got input size {list(input.shape)}"
+            )
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(n, c).mean(0) * momentum)
+            if running_var is not None:
+                unbiased = var.reshape(n, c).mean(0) * (count / (count - 1))
+                running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "instance_norm: expected running_mean and running_var when use_input_stats=False"
+            )
+        centered = input - running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:

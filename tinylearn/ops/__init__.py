@@ -5,6 +5,9 @@
 * :mod:`.shape` — broadcasting, reshape, permute, cat, pad, flip
 * :mod:`.index` — indexing, gather and their scatter-add inverses
 * :mod:`.linalg` — matmul, einsum
+* :mod:`.conv` — convolution, transposed convolution, unfold/fold (im2col as matrix products)
+* :mod:`.pool` — max and average pooling, adaptive pooling, interpolation
+* :mod:`.norm` — batch normalisation as one fused Function
 
 This file adds what every op needs before its Function runs — turning Python numbers into
 tensors and promoting dtypes (:mod:`tinylearn.dtypes`) — and, at the end, the table that makes
@@ -22,6 +25,7 @@ from ..autograd import Function
 from ..backend import get_array_module, to_device
 from ..tensor import Tensor
 from . import elementwise as E
+from .conv import Conv2d, Conv2dWeight, ConvTranspose2d, Fold, Unfold
 from .index import (
     CopyFrom,
     Gather,
@@ -37,6 +41,8 @@ from .index import (
     scatter_add,
 )
 from .linalg import Einsum, MatMul, einsum, matmul
+from .norm import BatchNorm
+from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward
 from .reduce import (
     Amax,
     Cumsum,
@@ -509,5 +515,6 @@ FUNCTIONS: list[type[Function]] = [
     E.Neg, E.Abs, E.Exp, E.Log, E.Log1p, E.Expm1, E.Sqrt, E.Rsqrt, E.Sin, E.Cos, E.Tanh, E.Sigmoid,
     E.Relu, E.Erf, Sum, Amax, Prod, Cumsum, Softmax, LogSoftmax, SumTo, BroadcastTo, Reshape, Permute,
     Cat, ConstantPad, Flip, Roll, Tril, Repeat, GetItem, IndexAdd, SetItem, CopyFrom, Gather, ScatterAdd,
-    MatMul, Einsum, Cast, ToDevice, Clone,
+    MatMul, Einsum, Cast, ToDevice, Clone, Conv2d, ConvTranspose2d, Conv2dWeight, Unfold, Fold, MaxPool2d,
+    MaxPool2dBackward, AvgPool2d, AvgPool2dBackward, BatchNorm,
 ]  # fmt: skip

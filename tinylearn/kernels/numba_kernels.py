@@ -1,0 +1,352 @@
+"""The kernels as Numba loops: the same functions as :mod:`.numpy_kernels`, same arguments, same
+numbers, compiled to machine code on first use and cached on disk (``cache=True``), so later
+processes load them instead of compiling again.
+
+Each public function is a thin Python wrapper (it makes the inputs contiguous and allocates the
+result) around an ``@njit`` loop. How the loops are written, and why:
+
+* **Flat arrays, unsigned offsets.** The loops index 1-d views of the arrays with ``uint64``
+  offsets. With signed indices Numba must check every access for a negative index (Python's
+  wrap-around), a branch per element that also stops LLVM from vectorising: 2–3× slower here.
+* **No branch in the innermost loop.** The range of output positions whose input lies inside
+  the image is computed first (:func:`_inside`); the padding costs only the zeros it writes.
+* **Independent outer iterations** (``prange``): each one owns whole rows or planes of the
+  result, so the loops may run on threads (``PARALLEL``) without two threads ever writing one
+  element, and every element sums its terms in the same order as :mod:`.numpy_kernels` does
+  (kernel offsets outermost): the two backends agree to the last bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from numba import uint64 as u64
+
+Pair = tuple[int, int]
+
+# Threads for the prange loops: off. On the 2-core machine these loops are memory-bound, and a
+# second thread pool (Numba's OpenMP) beside OpenBLAS's, whose threads keep spinning for a while
+# after each matrix product, made the kernels wait for a core: every kernel and the LeNet step
+# measured slower with threads on this (shared) machine. The matrix products keep both cores.
+PARALLEL = False
+
+
+@njit(cache=True, inline="always")
+def _inside(offset: int, stride: int, size: int, count: int) -> tuple[int, int]:
+    """The range [lo, hi) of positions o < count whose input position o·stride + offset lies in
+    [0, size). ``offset + lo·stride`` is also the first position ≥ 0 (PyTorch's first index)."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = 0 if offset >= size else min(count, (size - 1 - offset) // stride + 1)
+    return lo, max(lo, hi)
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw):
+    n, c, h, w = x.shape
+    ho, wo = cols.shape[4], cols.shape[5]
+    src, dst = x.reshape(-1), cols.reshape(-1)
+    step = u64(sw)
+    for t in prange(c * kh * kw):  # one (channel, kernel offset) slab of cols per iteration
+        ci, ij = divmod(np.int64(t), kh * kw)  # prange counts in uint64: back to signed
+        i, j = divmod(ij, kw)
+        offset = j * dw - pw
+        lo, hi = _inside(offset, sw, w, wo)
+        for b in range(n):
+            plane = (b * c + ci) * h * w
+            for oh in range(ho):
+                out = u64(((t * n + b) * ho + oh) * wo)
+                r = oh * sh - ph + i * dh
+                if r < 0 or r >= h:
+                    for k in range(u64(wo)):
+                        dst[out + k] = 0
+                    continue
+                first = u64(plane + r * w + offset + lo * sw)
+                for k in range(u64(lo)):
+                    dst[out + k] = 0
+                for k in range(u64(hi - lo)):
+                    dst[out + u64(lo) + k] = src[first + k * step]
+                for k in range(u64(hi), u64(wo)):
+                    dst[out + k] = 0
+
+
+def im2col(x, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.im2col`."""
+    x = np.ascontiguousarray(x)
+    n, c = x.shape[:2]
+    cols = np.empty((c, *kernel, n, *out_hw), dtype=x.dtype)
+    _im2col(x, cols, *kernel, *stride, *padding, *dilation)
+    return cols
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _col2im(cols, dx, sh, sw, ph, pw, dh, dw):
+    c, kh, kw, n, ho, wo = cols.shape
+    h, w = dx.shape[2], dx.shape[3]
+    src, dst = cols.reshape(-1), dx.reshape(-1)
+    step = u64(sw)
+    for t in prange(n * c):  # each iteration owns one (image, channel) plane of dx
+        b, ci = divmod(np.int64(t), c)
+        plane = u64((b * c + ci) * h * w)
+        for k in range(u64(h * w)):
+            dst[plane + k] = 0
+        for i in range(kh):  # offsets outermost: each pixel sums in numpy_kernels' order
+            for j in range(kw):
+                offset = j * dw - pw
+                lo, hi = _inside(offset, sw, w, wo)
+                for oh in range(ho):
+                    r = oh * sh - ph + i * dh
+                    if r < 0 or r >= h:
+                        continue
+                    first = plane + u64(r * w + offset + lo * sw)
+                    row = u64(((((ci * kh + i) * kw + j) * n + b) * ho + oh) * wo + lo)
+                    for k in range(u64(hi - lo)):
+                        dst[first + k * step] += src[row + k]
+
+
+def col2im(cols, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.col2im`."""
+    cols = np.ascontiguousarray(cols)
+    dx = np.empty(x_shape, dtype=cols.dtype)
+    _col2im(cols, dx, *stride, *padding, *dilation)
+    return dx
+
+
+@njit(cache=True)
+def _windows(count: int, stride: int, padding: int, dilation: int, kernel: int, size: int):
+    """For each of ``count`` windows along one dim: its start (may be negative) and the range
+    [lo, hi) of its taps that fall inside [0, size). Computed once per call, not per pixel
+    (integer division is slow)."""
+    out = np.empty((count, 3), dtype=np.int64)
+    for o in range(count):
+        start = o * stride - padding
+        lo, hi = _inside(start, dilation, size, kernel)
+        out[o, 0], out[o, 1], out[o, 2] = start, lo, hi
+    return out
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _max_pool2d(x, values, indices, kh, kw, sh, sw, ph, pw, dh, dw):
+    n, c, h, w = x.shape
+    ho, wo = values.shape[2], values.shape[3]
+    rows, cols = _windows(ho, sh, ph, dh, kh, h), _windows(wo, sw, pw, dw, kw, w)
+    src, out, where = x.reshape(-1), values.reshape(-1), indices.reshape(-1)
+    lowest = values.dtype.type(-np.inf)
+    for t in prange(n * c):
+        plane, o = u64(t * h * w), u64(t * ho * wo)
+        for oh in range(ho):
+            top, i0, i1 = rows[oh, 0], rows[oh, 1], rows[oh, 2]
+            for ow in range(wo):
+                left, j0, j1 = cols[ow, 0], cols[ow, 1], cols[ow, 2]
+                best, arg = lowest, (top + i0 * dh) * w + left + j0 * dw  # PyTorch's start
+                for i in range(i0, i1):
+                    row = (top + i * dh) * w + left
+                    for j in range(j0, j1):
+                        p = row + j * dw
+                        v = src[plane + u64(p)]
+                        # PyTorch's rule, a larger value or a NaN takes over, in arithmetic rather
+                        # than branches: which tap wins is random, and mispredicted branches cost 3x
+                        arg += (p - arg) * np.int64((v > best) | np.isnan(v))
+                        best = v if np.isnan(v) else max(best, v)
+                out[o] = best
+                where[o] = arg
+                o += u64(1)
+
+
+def max_pool2d(x, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.max_pool2d`."""
+    x = np.ascontiguousarray(x)
+    shape = (*x.shape[:2], *out_hw)
+    values, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
+    _max_pool2d(x, values, indices, *kernel, *stride, *padding, *dilation)
+    return values, indices
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _max_pool2d_backward(g, indices, dx):
+    n, c, h, w = dx.shape
+    m = g.shape[2] * g.shape[3]
+    src, where, dst = g.reshape(-1), indices.reshape(-1), dx.reshape(-1)
+    for t in prange(n * c):
+        plane = u64(t * h * w)
+        for k in range(u64(h * w)):
+            dst[plane + k] = 0
+        for k in range(u64(t * m), u64((t + 1) * m)):
+            p = where[k]
+            if 0 <= p < h * w:  # a window entirely in the padding picks no input
+                dst[plane + u64(p)] += src[k]
+
+
+def max_pool2d_backward(g, indices, x_shape: tuple[int, ...]):
+    """See :func:`tinylearn.kernels.numpy_kernels.max_pool2d_backward`."""
+    g, indices = np.ascontiguousarray(g), np.ascontiguousarray(indices)
+    dx = np.empty(x_shape, dtype=g.dtype)
+    _max_pool2d_backward(g, indices, dx)
+    return dx
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _avg_pool2d(x, out, scale, zero, kh, kw, sh, sw, ph, pw):
+    n, c, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    rows, cols = _windows(ho, sh, ph, 1, kh, h), _windows(wo, sw, pw, 1, kw, w)
+    src, dst, factor = x.reshape(-1), out.reshape(-1), scale.reshape(-1)
+    for t in prange(n * c):
+        plane, o = u64(t * h * w), u64(t * ho * wo)
+        for oh in range(ho):
+            top, i0, i1 = rows[oh, 0], rows[oh, 1], rows[oh, 2]
+            for ow in range(wo):
+                left, j0, j1 = cols[ow, 0], cols[ow, 1], cols[ow, 2]
+                total = zero  # the input's dtype: float32 sums as numpy_kernels' do
+                for i in range(i0, i1):
+                    row = np.int64(plane) + (top + i) * w + left  # may be < 0: left is, j ≥ j0 is not
+                    for j in range(j0, j1):
+                        total += src[u64(row + j)]
+                dst[o] = total * factor[u64(oh * wo + ow)]
+                o += u64(1)
+
+
+def avg_pool2d(x, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair, scale):
+    """See :func:`tinylearn.kernels.numpy_kernels.avg_pool2d`."""
+    x, scale = np.ascontiguousarray(x), np.ascontiguousarray(scale)
+    out = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
+    _avg_pool2d(x, out, scale, x.dtype.type(0), *kernel, *stride, *padding)
+    return out
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _avg_pool2d_backward(g, dx, scale, kh, kw, sh, sw, ph, pw):
+    n, c, h, w = dx.shape
+    ho, wo = g.shape[2], g.shape[3]
+    src, dst, factor = g.reshape(-1), dx.reshape(-1), scale.reshape(-1)
+    step = u64(sw)
+    for t in prange(n * c):
+        plane, grad = u64(t * h * w), u64(t * ho * wo)
+        for k in range(u64(h * w)):
+            dst[plane + k] = 0
+        for i in range(kh):  # offsets outermost: each pixel sums in numpy_kernels' order
+            for j in range(kw):
+                lo, hi = _inside(j - pw, sw, w, wo)
+                for oh in range(ho):
+                    r = oh * sh - ph + i
+                    if r < 0 or r >= h:
+                        continue
+                    first = plane + u64(r * w + lo * sw + j - pw)
+                    o = u64(oh * wo + lo)
+                    for k in range(u64(hi - lo)):
+                        dst[first + k * step] += src[grad + o + k] * factor[o + k]
+
+
+def avg_pool2d_backward(g, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, scale):
+    """See :func:`tinylearn.kernels.numpy_kernels.avg_pool2d_backward`."""
+    g, scale = np.ascontiguousarray(g), np.ascontiguousarray(scale)
+    dx = np.empty(x_shape, dtype=g.dtype)
+    _avg_pool2d_backward(g, dx, scale, *kernel, *stride, *padding)
+    return dx
+
+
+# --------------------------------------------------------------------------- batch normalisation
+# Per channel c of x (N, C, L). The sums are float64 and may be reordered (``fastmath`` with only
+# "reassoc": vectorised sums, NaN and inf still handled), so they agree with numpy_kernels to
+# float64 rounding, not bit for bit.
+
+_SUMS = {"reassoc"}
+
+
+@njit(cache=True, inline="always")
+def _as(like, value):
+    """``value`` rounded to the dtype of the array ``like`` (float32 arithmetic stays float32)."""
+    box = np.empty(1, like.dtype)
+    box[0] = value
+    return box[0]
+
+
+@njit(parallel=PARALLEL, cache=True, fastmath=_SUMS)
+def _channel_stats(x, mean, var):
+    n, c, m = x.shape
+    src = x.reshape(-1)
+    for ci in prange(c):
+        total = np.float64(0.0)  # (a float64 also when run as Python, under NUMBA_DISABLE_JIT=1)
+        for b in range(n):
+            row = u64((b * c + ci) * m)
+            for k in range(u64(m)):
+                total += src[row + k]
+        mu = total / (n * m)
+        mu_x = _as(x, mu)
+        squares = np.float64(0.0)
+        for b in range(n):
+            row = u64((b * c + ci) * m)
+            for k in range(u64(m)):
+                d = src[row + k] - mu_x  # in x's dtype, as numpy_kernels computes it
+                squares += d * d
+        mean[ci], var[ci] = mu, squares / (n * m)
+
+
+def channel_stats(x):
+    """See :func:`tinylearn.kernels.numpy_kernels.channel_stats`."""
+    x = np.ascontiguousarray(x)
+    mean, var = np.empty(x.shape[1]), np.empty(x.shape[1])
+    _channel_stats(x, mean, var)
+    return mean, var
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _channel_affine(x, scale, shift, out):
+    n, c, m = x.shape
+    src, dst = x.reshape(-1), out.reshape(-1)
+    for t in prange(n * c):
+        ci = np.int64(t) % c
+        s, h, row = scale[ci], shift[ci], u64(t * m)
+        for k in range(u64(m)):
+            dst[row + k] = src[row + k] * s + h
+
+
+def channel_affine(x, scale, shift):
+    """See :func:`tinylearn.kernels.numpy_kernels.channel_affine`."""
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    _channel_affine(x, scale.astype(x.dtype), shift.astype(x.dtype), out)
+    return out
+
+
+@njit(parallel=PARALLEL, cache=True, fastmath=_SUMS)
+def _channel_grad_sums(g, x, mean, sum_g, sum_gx):
+    n, c, m = x.shape
+    gs, xs = g.reshape(-1), x.reshape(-1)
+    for ci in prange(c):
+        mu = mean[ci]
+        s, sx = np.float64(0.0), np.float64(0.0)
+        for b in range(n):
+            row = u64((b * c + ci) * m)
+            for k in range(u64(m)):
+                v = gs[row + k]
+                s += v
+                sx += v * (xs[row + k] - mu)
+        sum_g[ci], sum_gx[ci] = s, sx
+
+
+def channel_grad_sums(g, x, mean):
+    """See :func:`tinylearn.kernels.numpy_kernels.channel_grad_sums`."""
+    g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
+    sum_g, sum_gx = np.empty(x.shape[1]), np.empty(x.shape[1])
+    _channel_grad_sums(g, x, mean.astype(x.dtype), sum_g, sum_gx)
+    return sum_g, sum_gx
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _channel_grad_input(g, x, a, b, d, out):
+    n, c, m = x.shape
+    gs, xs, dst = g.reshape(-1), x.reshape(-1), out.reshape(-1)
+    for t in prange(n * c):
+        ci = np.int64(t) % c
+        p, q, r, row = a[ci], b[ci], d[ci], u64(t * m)
+        for k in range(u64(m)):
+            dst[row + k] = gs[row + k] * p + xs[row + k] * q + r
+
+
+def channel_grad_input(g, x, a, b, d):
+    """See :func:`tinylearn.kernels.numpy_kernels.channel_grad_input`."""
+    g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
+    out = np.empty_like(g)
+    dt = g.dtype
+    _channel_grad_input(g, x, a.astype(dt), b.astype(dt), d.astype(dt), out)
+    return out
