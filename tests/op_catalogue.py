@@ -367,6 +367,19 @@ def matmul_case(draw, left: str, right: str) -> Case:
 
 
 @st.composite
+def linear_case(draw, batch_dims: int, bias: bool) -> Case:
+    """x (*batch, in) with ``batch_dims`` leading dims (0: a single vector), W (out, in), maybe b (out,)."""
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    batch = tuple(draw(st.integers(1, 3)) for _ in range(batch_dims))
+    args = (draw(array((*batch, n_in))), draw(array((n_out, n_in))))
+    return Case(args + ((draw(array((n_out,))),) if bias else ()))
+
+
+def np_linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    return x @ w.T + (0.0 if b is None else b)
+
+
+@st.composite
 def einsum_case(draw, equation: str) -> Case:
     """Operands for ``equation``; ``...`` stands for batch dims that broadcast between operands."""
     ins = equation.partition("->")[0].split(",")
@@ -432,6 +445,30 @@ def gather_case(draw) -> Case:
     ishape = tuple(draw(st.integers(1, 4 if i == d else n)) for i, n in enumerate(shape))
     index = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[d] - 1)))
     return Case((draw(array(shape)),), {"dim": dim, "index": index})
+
+
+@st.composite
+def cross_entropy_case(draw, reduction: str) -> Case:
+    """Logits (N, C) and int targets (N,), some of them ``ignore_index`` (never all: the mean of no
+    position is NaN, tested on its own)."""
+    n, classes = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ignore_index = draw(st.sampled_from([-100, 0]))
+    target = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, classes - 1)))
+    if ignore_index == 0 and (target == 0).all():  # keep one position
+        if classes > 1:
+            target[0] = classes - 1
+        else:
+            ignore_index = -100
+    return Case((draw(array((n, classes))),), {"target": target, "ignore_index": ignore_index,
+                                               "reduction": reduction})  # fmt: skip
+
+
+def np_cross_entropy(x: np.ndarray, target: np.ndarray, ignore_index: int, reduction: str) -> np.ndarray:
+    logp = x - x.max(1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+    keep = target != ignore_index
+    nll = -logp[np.arange(len(x)), np.where(keep, target, 0)] * keep
+    return np.asarray(nll.sum() / keep.sum() if reduction == "mean" else nll.sum())
 
 
 @st.composite
@@ -1374,6 +1411,11 @@ CATALOGUE: list[OpSpec] = [
     OpSpec("matmul_vb", lambda a, b: a @ b, np.matmul, matmul_case("v", "b"), (ops.MatMul, ops.SumTo)),
     OpSpec("matmul_bv", lambda a, b: a @ b, np.matmul, matmul_case("b", "v"), (ops.MatMul,)),
     OpSpec("matmul_bm", lambda a, b: a @ b, np.matmul, matmul_case("b", "m"), (ops.MatMul, ops.SumTo)),
+    # F.linear: one Linear node for batches, whose weight gradient LinearWeight is itself differentiable
+    OpSpec("linear", F.linear, np_linear, linear_case(1, bias=True), (ops.Linear, ops.LinearWeight)),
+    OpSpec("linear_no_bias", F.linear, np_linear, linear_case(1, bias=False), (ops.Linear, ops.LinearWeight)),
+    OpSpec("linear_batched", F.linear, np_linear, linear_case(2, bias=True), (ops.Linear, ops.LinearWeight)),
+    OpSpec("linear_vector", F.linear, np_linear, linear_case(0, bias=True), (ops.MatMul,)),
     *[
         OpSpec(
             f"einsum_{label}",
@@ -1504,6 +1546,17 @@ CATALOGUE: list[OpSpec] = [
         gather_case(),
         (ops.Gather, ops.ScatterAdd),
     ),
+    # F.cross_entropy of logits (N, C) and class indices: one CrossEntropy node
+    *[
+        OpSpec(
+            f"cross_entropy_{r}",
+            lambda x, **kw: F.cross_entropy(x, **kw),
+            np_cross_entropy,
+            cross_entropy_case(r),
+            (ops.CrossEntropy,),
+        )
+        for r in ("mean", "sum")
+    ],
     OpSpec(
         "scatter_add",
         lambda x, src, dim, index: x.scatter_add(dim, index, src),

@@ -150,6 +150,43 @@ def test_batch_norm_kernels_agree(dtype, shape) -> None:
     _same(NP.channel_grad_input(g, x, a, b, d), NB.channel_grad_input(g, x, a, b, d))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1,), (7,), (33, 5), (4, 3, 2)])
+def test_adam_step_agrees_and_matches_pytorchs_formula(dtype, shape) -> None:
+    rng = np.random.default_rng(9)
+    theta, m = rng.standard_normal(shape), rng.standard_normal(shape)
+    v = rng.random(shape) * 1e-3
+    grads = [rng.standard_normal(shape) for _ in range(3)]
+    ours = [a.astype(dtype) for a in (theta, m, v)]
+    theirs = [a.copy() for a in ours]
+    beta1, beta2, lr, eps = 0.9, 0.999, 1e-2, 1e-8
+    for t, g in enumerate(grads, 1):
+        step, bc2 = lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
+        NP.adam_step(ours[0], g.astype(dtype), ours[1], ours[2], beta1, beta2, step, bc2, eps)
+        NB.adam_step(theirs[0], g.astype(dtype), theirs[1], theirs[2], beta1, beta2, step, bc2, eps)
+        for a, b in zip(ours, theirs, strict=True):
+            _same(a, b)
+        # PyTorch's formula, in float64
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        theta = theta - lr / (1 - beta1**t) * m / (np.sqrt(v) / np.sqrt(1 - beta2**t) + eps)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for got, want in zip(ours, (theta, m, v), strict=True):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_adam_step_on_non_contiguous_arrays_takes_the_numpy_path() -> None:
+    rng = np.random.default_rng(10)
+    theta = rng.standard_normal((4, 6)).astype(np.float32)
+    views = [a.copy().T for a in (theta, theta, np.abs(theta))]  # θ, m, v as transposed views
+    copies = [np.ascontiguousarray(a) for a in views]
+    g = rng.standard_normal((6, 4)).astype(np.float32)
+    NB.adam_step(views[0], g, views[1], views[2], 0.9, 0.999, 0.1, 0.5, 1e-8)
+    NP.adam_step(copies[0], g, copies[1], copies[2], 0.9, 0.999, 0.1, 0.5, 1e-8)
+    for a, b in zip(views, copies, strict=True):
+        _same(np.ascontiguousarray(a), b)
+
+
 def _conv_pool_step(x: np.ndarray, w: np.ndarray):
     """Forward and backward of conv → batch norm → max pool → avg pool; every gradient."""
     xt, wt = tl.tensor(x, requires_grad=True), tl.tensor(w, requires_grad=True)

@@ -31,6 +31,10 @@ and for batch normalisation, per channel c of (N, C, L) arrays (float64 statisti
 * ``channel_grad_sums(g, x, mean)`` → (Σ g, Σ g·(x − mean[c]))
 * ``channel_grad_input(g, x, a, b, d)`` → a[c]·g + b[c]·x + d[c]
 
+and for the optimizers, in place:
+
+* ``adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps)`` → one Adam update
+
 The two implementations give identical numbers (each output element is computed by the same
 operations in the same order), except the float64 per-channel sums, which Numba may reorder
 (vectorised): those agree to float64 rounding.
@@ -46,6 +50,7 @@ import numpy as np
 from . import numpy_kernels
 
 __all__ = [
+    "adam_step",
     "available_backends",
     "avg_pool2d",
     "avg_pool2d_backward",
@@ -168,6 +173,10 @@ def channel_grad_input(g, x, a, b, d):
     return _for(g).channel_grad_input(g, x, a, b, d)
 
 
+def adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps):
+    return _for(theta).adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps)
+
+
 for _f in (
     im2col,
     col2im,
@@ -179,5 +188,6 @@ for _f in (
     channel_affine,
     channel_grad_sums,
     channel_grad_input,
+    adam_step,
 ):
     _f.__doc__ = getattr(numpy_kernels, _f.__name__).__doc__

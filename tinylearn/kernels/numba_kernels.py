@@ -8,6 +8,9 @@ result) around an ``@njit`` loop. How the loops are written, and why:
 * **Flat arrays, unsigned offsets.** The loops index 1-d views of the arrays with ``uint64``
   offsets. With signed indices Numba must check every access for a negative index (Python's
   wrap-around), a branch per element that also stops LLVM from vectorising: 2–3× slower here.
+* **NumPy's error model where a loop divides** (``error_model="numpy"``): Python's would check
+  every divisor for zero to raise ZeroDivisionError, a branch per element that stops LLVM from
+  vectorising (the Adam step: 0.87 ms → 0.10 ms for 200,960 float32 weights).
 * **No branch in the innermost loop.** The range of output positions whose input lies inside
   the image is computed first (:func:`_inside`); the padding costs only the zeros it writes.
 * **Independent outer iterations** (``prange``): each one owns whole rows or planes of the
@@ -21,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 from numba import uint64 as u64
+
+from . import numpy_kernels as _numpy_kernels
 
 Pair = tuple[int, int]
 
@@ -350,3 +355,32 @@ def channel_grad_input(g, x, a, b, d):
     dt = g.dtype
     _channel_grad_input(g, x, a.astype(dt), b.astype(dt), d.astype(dt), out)
     return out
+
+
+# --------------------------------------------------------------------------- optimizers
+
+
+# error_model="numpy": x/0 gives inf as in NumPy, no zero check per element, so the loop vectorises
+@njit(cache=True, error_model="numpy")
+def _adam_step(theta, g, m, v, c1, b2, c2, step_size, bc2, eps):
+    ts, gs, ms, vs = theta.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    for i in range(u64(ts.size)):  # each line rounds as the NumPy version's whole-array op does
+        gi = gs[i]
+        mi = ms[i] + c1 * (gi - ms[i])
+        vi = vs[i] * b2
+        vi = vi + c2 * gi * gi
+        ms[i], vs[i] = mi, vi
+        ts[i] = ts[i] - step_size * (mi / (np.sqrt(vi) / bc2 + eps))
+
+
+def adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps):
+    """See :func:`tinylearn.kernels.numpy_kernels.adam_step`: one pass over the four arrays instead
+    of about ten. θ, m and v are updated in place, so they must be contiguous (else the NumPy code
+    runs)."""
+    if not (theta.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous) or not (
+        theta.dtype == g.dtype == m.dtype == v.dtype
+    ):
+        return _numpy_kernels.adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps)
+    s = theta.dtype.type  # the constants in the arrays' dtype, as NumPy rounds a Python float operand
+    _adam_step(theta, np.ascontiguousarray(g), m, v, s(1 - beta1), s(beta2), s(1 - beta2), s(step_size),
+               s(bias_correction2_sqrt), s(eps))  # fmt: skip

@@ -195,3 +195,21 @@ def channel_grad_input(g, x, a, b, d):
     out += x * _channel(b, g)
     out += _channel(d, g)
     return out
+
+
+# --------------------------------------------------------------------------- optimizers
+
+
+def adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps):
+    """One Adam update, in place on θ, m and v (PyTorch's formula; scalars are Python floats)::
+
+        m ← m + (1 − β₁)(g − m)            = β₁m + (1 − β₁)g
+        v ← β₂v + (1 − β₂)g²
+        θ ← θ − step_size · m / (√v / bias_correction2_sqrt + ε)
+
+    with step_size = lr/(1 − β₁ᵗ) and bias_correction2_sqrt = √(1 − β₂ᵗ). Each line is evaluated
+    in the arrays' dtype, left to right, as written here."""
+    m += (1 - beta1) * (g - m)
+    v *= beta2
+    v += (1 - beta2) * g * g
+    theta -= step_size * (m / (get_array_module(v).sqrt(v) / bias_correction2_sqrt + eps))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from ..autograd import no_grad
 from ..ops import erf, exp, log1p, log_softmax, pad, relu, sigmoid, softmax, tanh, where
 from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, unfold
+from ..ops.linalg import linear as _linear
 from ..ops.norm import batch_norm as _fused_batch_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..tensor import Tensor, arange, rand
@@ -121,14 +122,9 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b. ``input`` (*, in_features), ``weight`` (out_features, in_features),
-    ``bias`` (out_features,) → (*, out_features)."""
-    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
-        raise RuntimeError(
-            f"linear: input of shape {tuple(input.shape)} needs {weight.shape[-1]} features in its last "
-            f"dimension to match weight of shape {tuple(weight.shape)} (out_features, in_features)"
-        )
-    out = input @ weight.T
-    return out if bias is None else out + bias
+    ``bias`` (out_features,) → (*, out_features). One graph node (:class:`tinylearn.ops.linalg.Linear`)
+    whose backward computes the three gradients directly."""
+    return _linear(input, weight, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -12,13 +12,12 @@ log-probabilities), ``binary_cross_entropy`` (on probabilities) and
 ``binary_cross_entropy_with_logits`` (on logits).
 """
 
-
-
 from __future__ import annotations
 
 import warnings
 
 from ..ops import log_softmax, where
+from ..ops.loss import CrossEntropy
 from ..tensor import Tensor
 from .module import Module
 
@@ -210,6 +209,12 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     x, t, unbatched = _unbatched("cross_entropy", input, target)
+    if (
+        x.ndim == 2 and not unbatched and weight is None and not label_smoothing and reduction != "none"
+        and x.is_floating_point() and target.dtype.kind in "iu" and tuple(t.shape) == (x.shape[0],)
+    ):  # fmt: skip
+        # the common case in one node, the same arithmetic (tinylearn/ops/loss.py)
+        return CrossEntropy.apply(x, t, ignore_index=ignore_index, reduction=reduction)
     classes = x.shape[1]
     logp = log_softmax(x, 1)
     if not target.is_floating_point():

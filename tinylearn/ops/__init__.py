@@ -8,6 +8,7 @@
 * :mod:`.conv` — convolution, transposed convolution, unfold/fold (im2col as matrix products)
 * :mod:`.pool` — max and average pooling, adaptive pooling, interpolation
 * :mod:`.norm` — batch normalisation as one fused Function
+* :mod:`.loss` — cross-entropy of logits and class indices as one fused Function
 
 This file adds what every op needs before its Function runs — turning Python numbers into
 tensors and promoting dtypes (:mod:`tinylearn.dtypes`) — and, at the end, the table that makes
@@ -40,7 +41,8 @@ from .index import (
     normalize_index,
     scatter_add,
 )
-from .linalg import Einsum, MatMul, einsum, matmul
+from .linalg import Einsum, Linear, LinearWeight, MatMul, einsum, matmul
+from .loss import CrossEntropy
 from .norm import BatchNorm
 from .pool import AvgPool2d, AvgPool2dBackward, MaxPool2d, MaxPool2dBackward
 from .reduce import (
@@ -515,6 +517,6 @@ FUNCTIONS: list[type[Function]] = [
     E.Neg, E.Abs, E.Exp, E.Log, E.Log1p, E.Expm1, E.Sqrt, E.Rsqrt, E.Sin, E.Cos, E.Tanh, E.Sigmoid,
     E.Relu, E.Erf, Sum, Amax, Prod, Cumsum, Softmax, LogSoftmax, SumTo, BroadcastTo, Reshape, Permute,
     Cat, ConstantPad, Flip, Roll, Tril, Repeat, GetItem, IndexAdd, SetItem, CopyFrom, Gather, ScatterAdd,
-    MatMul, Einsum, Cast, ToDevice, Clone, Conv2d, ConvTranspose2d, Conv2dWeight, Unfold, Fold, MaxPool2d,
-    MaxPool2dBackward, AvgPool2d, AvgPool2dBackward, BatchNorm,
+    MatMul, Linear, LinearWeight, Einsum, Cast, ToDevice, Clone, Conv2d, ConvTranspose2d, Conv2dWeight,
+    Unfold, Fold, MaxPool2d, MaxPool2dBackward, AvgPool2d, AvgPool2dBackward, BatchNorm, CrossEntropy,
 ]  # fmt: skip

@@ -26,6 +26,8 @@ from ..backend import get_array_module
 from ..tensor import Tensor
 from .shape import sum_to
 
+__all__ = ["Einsum", "Linear", "LinearWeight", "MatMul", "einsum", "linear", "matmul"]
+
 
 def _half_precision(product, *xs):
     """A float16 product as a GPU's tensor cores compute it: float16 inputs, float32 sums,
@@ -53,6 +55,82 @@ class MatMul(Function):
             sum_to(g @ self.saved(1).mT, a.shape) if need_a else None,
             sum_to(self.saved(0).mT @ g, b.shape) if need_b else None,
         )
+
+
+def _affine(x, w, b=None):
+    out = x @ w.T
+    if b is not None:
+        out += b
+    return out
+
+
+class Linear(Function):
+    """y = x Wᵀ (+ b) for x (*, in), W (out, in), b (out,): one node where ``x @ W.T + b`` records
+    three (a transpose, a product, a broadcast add) and whose gradients are three products::
+
+        dx = G W        dW = Gᵀ x (summed over every leading dimension)        db = Σ G
+
+    The forward adds the bias into the product's fresh result in place."""
+
+    def forward(self, x, w, b=None):
+        bias = () if b is None else (b,)
+        if x.dtype == np.float16:  # float32 sums, one rounding to float16 at the end
+            return _half_precision(_affine, x, w, *bias)
+        return _affine(x, w, *bias)
+
+    def backward(self, g):
+        need_x, need_w, *need_b = self.needs_input_grad
+        gx = MatMul.apply(g, self.saved(1)) if need_x else None
+        gw = LinearWeight.apply(g, self.saved(0)) if need_w else None
+        if not need_b:
+            return gx, gw
+        return gx, gw, g.sum(tuple(range(g.ndim - 1))) if need_b[0] else None
+
+
+class LinearWeight(Function):
+    """dW = Gᵀ x, summed over every leading dimension: G (*, out) and x (*, in) → (out, in). The
+    weight gradient of :class:`Linear`, a node of its own so that it can be differentiated again:
+    as a function of G it is a linear layer of weight ``gw``'s gradient, of x a product."""
+
+    def forward(self, g, x):
+        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        if g.dtype == np.float16:
+            return _half_precision(lambda g2, x2: g2.T @ x2, g2, x2)
+        return g2.T @ x2
+
+    def backward(self, gw):
+        need_g, need_x = self.needs_input_grad
+        return (
+            Linear.apply(self.saved(1), gw) if need_g else None,  # d/dG: x gwᵀ
+            MatMul.apply(self.saved(0), gw) if need_x else None,  # d/dx: G gw
+        )
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b (``nn.functional.linear``), one :class:`Linear` node when x has ≥ 2 dims."""
+    from . import promote_tensors
+
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear: expected Tensors, got {type(t).__name__}")
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(
+            f"linear: input of shape {tuple(x.shape)} needs {weight.shape[-1]} features in its last "
+            f"dimension to match weight of shape {tuple(weight.shape)} (out_features, in_features)"
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(
+            f"linear: bias of shape {tuple(bias.shape)} does not match weight of shape "
+            f"{tuple(weight.shape)}: expected ({weight.shape[0]},), one value per output feature"
+        )
+    tensors = promote_tensors("linear", *tensors)
+    if x.ndim == 1 or autocast_inputs(tensors[0])[0] is not tensors[0]:
+        # a single sample, or inside autocast: the float16 product (matmul's autocast hook), then the
+        # bias in its own dtype (a float32 bias makes float32 logits, as the loss needs)
+        out = matmul(tensors[0], tensors[1].mT)
+        return out if bias is None else out + tensors[2]
+    return Linear.apply(*tensors)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

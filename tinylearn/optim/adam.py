@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import kernels
 from ..backend import get_array_module
 from .optimizer import Optimizer, ParamsT, buffer, check_hyperparameter, regularized_grad
 
@@ -61,14 +62,17 @@ class Adam(Optimizer):
             g = regularized_grad(theta, g, group)  # g ← ±g + λθ
         t = state["step"] = state.get("step", 0) + 1
         m, v = buffer(state, "exp_avg", theta), buffer(state, "exp_avg_sq", theta)
+        step_size, bias_correction2_sqrt = lr / (1 - beta1**t), math.sqrt(1 - beta2**t)
+        if not group["amsgrad"]:  # the same lines as below, fused into one pass (tinylearn.kernels)
+            kernels.adam_step(theta, g, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps)
+            return
         m += (1 - beta1) * (g - m)  # m ← β₁m + (1 − β₁)g, written m + (1 − β₁)(g − m)
         v *= beta2
         v += (1 - beta2) * g * g  # v ← β₂v + (1 − β₂)g²
-        if group["amsgrad"]:
-            v_max = buffer(state, "max_exp_avg_sq", theta)
-            v = xp.maximum(v_max, v, out=v_max)  # v ← max(v_max, v)
-        denom = xp.sqrt(v) / math.sqrt(1 - beta2**t) + eps  # √v̂ + ε
-        theta -= lr / (1 - beta1**t) * (m / denom)  # θ ← θ − α·m̂/(√v̂ + ε)
+        v_max = buffer(state, "max_exp_avg_sq", theta)
+        v = xp.maximum(v_max, v, out=v_max)  # amsgrad: v ← max(v_max, v)
+        denom = xp.sqrt(v) / bias_correction2_sqrt + eps  # √v̂ + ε
+        theta -= step_size * (m / denom)  # θ ← θ − α·m̂/(√v̂ + ε)
 
 
 class AdamW(Adam):
