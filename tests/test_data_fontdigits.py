@@ -56,3 +56,25 @@ def test_works_with_loader_and_transforms():
     train = FontDigits(n_samples=64, transform=T.Compose([T.ToTensor(), T.Normalize(0.1, 0.3)]))
     x, y = next(iter(DataLoader(train, batch_size=32, shuffle=True, generator=tl.Generator().manual_seed(0))))
     assert x.shape == (32, 1, 28, 28) and x.dtype == tl.float32 and y.shape == (32,)
+
+
+def test_colour_digits_are_dark_ink_of_random_colours_on_light_random_paper() -> None:
+    grey = FontDigits(train=False, n_samples=200)
+    ds = FontDigits(train=False, n_samples=200, colour=True)
+    assert ds.data.shape == (200, 28, 28, 3) and ds.data.dtype == np.uint8
+    np.testing.assert_array_equal(ds.targets, grey.targets)  # the same digits, coloured
+    pixels = ds.data.reshape(200, -1, 3).astype(float)
+    paper, ink = pixels.max(1), pixels.min(1)  # (200, 3): the background and the full-ink colour
+    assert paper.min() >= 0.55 * 255 - 1 and ink.max() <= 0.45 * 255 + 1
+    assert paper.std(0).min() > 20 and ink.std(0).min() > 20  # the colours change from image to image
+    darkness = 255 - ds.data.astype(float).mean(-1)  # ink where the grey image has ink
+    assert np.corrcoef(darkness.ravel(), grey.data.ravel())[0, 1] > 0.9
+    np.testing.assert_array_equal(FontDigits(train=False, n_samples=200, colour=True).data, ds.data)  # seeded
+    assert "random colours" in repr(ds)
+
+
+def test_colourize_rejects_what_is_not_a_grey_uint8_batch() -> None:
+    from tinylearn.data.fontdigits import colourize
+
+    with pytest.raises(ValueError, match=r"colourize: expected uint8 images \(N, H, W\), got float32"):
+        colourize(np.zeros((2, 28, 28), np.float32), np.random.default_rng(0))

@@ -19,6 +19,9 @@ FIGURES = [
     "fontdigits_curves.png",
     "fontdigits_predictions.png",
     "optimizer_race.png",
+    "lenet_curves.png",
+    "lenet_filters.png",
+    "resnet_curves.png",
 ]
 
 

@@ -226,12 +226,116 @@ def stop_save_load(out: Path) -> None:
         broken.unlink()
 
 
+def stop_lenet(out: Path) -> None:
+    """``examples/mnist_cnn.py`` in miniature: LeNet-5, shifted digits, AdamW with a cosine schedule."""
+    from . import nn, optim
+    from .data import DataLoader, ImageDataset
+    from .data import transforms as T
+    from .training import evaluate, fit
+
+    start = time.perf_counter()
+    print("  LeNet-5 (conv 5x5 -> pool -> conv 5x5 -> pool -> 120 -> 84 -> 10) on FontDigits, the built-in")
+    print("  typeset digits (NOT MNIST): 6,000 training images shifted by up to 2 pixels, AdamW, 3 epochs")
+    train, test = tl.data.FontDigits(train=True, n_samples=6000), tl.data.FontDigits(train=False)
+    mean, std = float(train.data.mean() / 255), float(train.data.std() / 255)
+    plain = T.Compose([T.ToTensor(), T.Normalize(mean, std)])
+    shifted = T.Compose([T.ToTensor(), T.RandomCrop(28, padding=2), T.Normalize(mean, std)])
+    tl.manual_seed(0)
+    loader = DataLoader(ImageDataset(train.data, train.targets, shifted), 128, shuffle=True,
+                        generator=tl.Generator().manual_seed(0))  # fmt: skip
+    test_loader = DataLoader(ImageDataset(test.data, test.targets, plain), 1000)
+    model = tl.models.LeNet5()
+    optimizer = optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-4)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=3)
+    loss_fn = nn.CrossEntropyLoss()
+    history = fit(model, optimizer, loss_fn, loader, None, 3, scheduler, progress=False)
+    _, test_acc = evaluate(model, test_loader, loss_fn)
+    print(f"  {model.num_parameters():,} parameters; test accuracy {test_acc:.2%} on {len(test):,} unseen "
+          f"FontDigits images")  # fmt: skip
+    history.plot(out / "lenet_curves.png", title="LeNet-5 on FontDigits (built in, not MNIST)")
+    _plot_filters(out / "lenet_filters.png", model.conv1.weight.detach().numpy()[:, 0])
+    print(f"  wrote {out / 'lenet_curves.png'} and {out / 'lenet_filters.png'}")
+    print(f"  stop took {time.perf_counter() - start:.1f} s")
+
+
+def _plot_filters(path: Path, filters: np.ndarray) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.3 * len(filters), 1.6), layout="constrained")
+    for i, (ax, w) in enumerate(zip(fig.subplots(1, len(filters)), filters, strict=True)):
+        limit = np.abs(w).max()
+        ax.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(f"filter {i}", fontsize=9)
+        ax.set_axis_off()
+    fig.suptitle("conv1: the learned 5x5 filters (red positive, blue negative)", fontsize=10)
+    fig.savefig(path, dpi=100)
+
+
+def stop_resnet(out: Path) -> None:
+    """``examples/cifar10_resnet.py`` in miniature: a small ResNet trained by the CIFAR-10 recipe."""
+    from . import io, nn, optim
+    from .data import DataLoader, ImageDataset
+    from .data import transforms as T
+    from .training import History, accuracy, evaluate
+
+    start = time.perf_counter()
+    print("  A small ResNet (BasicBlocks of 16, 32 and 64 channels, BatchNorm, skip connections) trained by")
+    print("  the CIFAR-10 recipe (random crops, SGD + Nesterov, a one-cycle schedule stepped every batch,")
+    print("  weight decay, a checkpoint per epoch) on FontDigits in random colours: built in, NOT CIFAR-10")
+    train = tl.data.FontDigits(train=True, n_samples=3000, colour=True)
+    test = tl.data.FontDigits(train=False, colour=True)
+    pixels = train.data.reshape(-1, 3).astype(np.float32) / 255
+    normalize = T.Normalize(pixels.mean(0).tolist(), pixels.std(0).tolist())
+    augment = T.Compose([T.ToTensor(), T.RandomCrop(28, padding=2), normalize])
+    tl.manual_seed(0)
+    loader = DataLoader(ImageDataset(train.data, train.targets, augment), 64, shuffle=True, drop_last=True,
+                        generator=tl.Generator().manual_seed(0))  # fmt: skip
+    test_loader = DataLoader(ImageDataset(test.data, test.targets, T.Compose([T.ToTensor(), normalize])), 500)
+    model = tl.models.ResNet(tl.models.BasicBlock, [1, 1, 1], 10, (16, 32, 64), shortcut="A")
+    epochs = 2
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    scheduler = optim.lr_scheduler.OneCycleLR(optimizer, 0.1, epochs * len(loader), pct_start=0.15)
+    loss_fn = nn.CrossEntropyLoss()
+    history = History()
+    for epoch in range(1, epochs + 1):
+        tick, model = time.perf_counter(), model.train()
+        losses, accuracies = [], []
+        for x, y in loader:
+            optimizer.zero_grad()
+            output = model(x)
+            loss = loss_fn(output, y)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            accuracies.append(accuracy(output, y))
+        test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+        history.append(
+            epoch=epoch, train_loss=np.mean(losses), train_acc=np.mean(accuracies), test_loss=test_loss,
+            test_acc=test_acc, time=time.perf_counter() - tick,
+        )  # fmt: skip
+        io.save_checkpoint(out / "resnet_checkpoint.safetensors", model=model, optimizer=optimizer,
+                           scheduler=scheduler, epoch=epoch)  # fmt: skip
+        print(f"  epoch {epoch}/{epochs}: train loss {np.mean(losses):.4f}, test accuracy {test_acc:.2%} "
+              f"({time.perf_counter() - tick:.1f} s)")  # fmt: skip
+    print(f"  {model.num_parameters():,} parameters; test accuracy {history.last('test_acc'):.2%} on "
+          f"{len(test):,} unseen colour digits")  # fmt: skip
+    history.plot(out / "resnet_curves.png", title="a small ResNet on colour FontDigits (not CIFAR-10)")
+    print(f"  wrote {out / 'resnet_curves.png'} and {out / 'resnet_checkpoint.safetensors'}")
+    print(f"  stop took {time.perf_counter() - start:.1f} s")
+
+
 STOPS: list[tuple[str, Callable[[Path], None]]] = [
     ("Autograd on a formula", stop_autograd),
     ("Gradient checking", stop_gradcheck),
     ("Training a network made of raw tensors", stop_train_moons),
     ("Newton's method with second derivatives", stop_newton),
     ("The toolkit: an MLP trained on built-in digits (FontDigits, not MNIST)", stop_font_digits),
+    ("A CNN: LeNet-5 on built-in digits (examples/mnist_cnn.py in miniature)", stop_lenet),
+    (
+        "A ResNet by the CIFAR-10 recipe on built-in colour digits (examples/cifar10_resnet.py in miniature)",
+        stop_resnet,
+    ),
     ("Optimizer race on the Rosenbrock valley", stop_optimizer_race),
     ("Saving and loading weights (safetensors, never pickle)", stop_save_load),
 ]

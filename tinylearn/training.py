@@ -75,8 +75,8 @@ class History:
 
     ``history["val_loss"]`` is the list of one metric over the epochs (NaN where an epoch did not
     record it); ``as_dict()`` gives all of them; ``plot()`` draws them. Names that differ only by their
-    ``train_`` / ``val_`` prefix share one panel of the plot, so training and validation curves of the
-    same quantity are drawn together.
+    ``train_`` / ``val_`` / ``test_`` prefix share one panel of the plot, so training and validation
+    curves of the same quantity are drawn together.
 
         history = History()
         history.append(train_loss=0.9, val_loss=1.0)
@@ -84,7 +84,7 @@ class History:
         history["val_loss"]     # [1.0, 0.7]
     """
 
-    PREFIXES: ClassVar[tuple[str, ...]] = ("train_", "val_")
+    PREFIXES: ClassVar[tuple[str, ...]] = ("train_", "val_", "test_")
     LABELS: ClassVar[dict[str, str]] = {"acc": "accuracy", "lr": "learning rate"}  # axis labels of the panels
 
     def __init__(self) -> None:

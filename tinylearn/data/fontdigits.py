@@ -26,7 +26,7 @@ from .mnist import MNIST
 from .transforms import warp_affine
 from .vision import ImageDataset
 
-__all__ = ["FontDigits"]
+__all__ = ["FontDigits", "colourize"]
 
 SIZE, BOX = 28, 20  # canvas and the box the glyph is fitted into, as MNIST
 FONT_FILES = (
@@ -168,6 +168,9 @@ class FontDigits(ImageDataset):
         transform, target_transform: applied to each image / label by ``ds[i]``.
         noise: std of the Gaussian pixel noise on the [0, 1] scale.
         distortion: scales the random affine deformations (0: none).
+        colour: colour images ``(N, 28, 28, 3)`` instead, a small offline stand-in for CIFAR-10's
+            channels (see :func:`colourize`): each image gets its own dark ink colour on its own light
+            paper, so colour tells nothing about the digit.
     """
 
     classes: ClassVar[list[str]] = MNIST.classes  # the same ten labels
@@ -182,14 +185,36 @@ class FontDigits(ImageDataset):
         target_transform: Callable[[Any], Any] | None = None,
         noise: float = 0.05,
         distortion: float = 1.0,
+        colour: bool = False,
     ) -> None:
         n_samples = (10_000 if train else 2_000) if n_samples is None else n_samples
         if n_samples < 1:
             raise ValueError(f"FontDigits: n_samples must be positive, got {n_samples}")
         self.train, self.seed = train, seed
+        self.colour = colour
         images, labels = render_font_digits(n_samples, [seed, 0 if train else 1], noise, distortion)
+        if colour:
+            images = colourize(images, np.random.default_rng([seed, 0 if train else 1, 2]))
         super().__init__(images, labels, transform, target_transform)
 
     def extra_repr(self) -> str:
         split = "Train" if self.train else "Test"
-        return f"Split: {split}\nSeed: {self.seed}\nTypeset digits from matplotlib's fonts"
+        kind = "in random colours" if self.colour else "from matplotlib's fonts"
+        return f"Split: {split}\nSeed: {self.seed}\nTypeset digits {kind}"
+
+
+def colourize(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Grayscale digits ``(N, H, W)`` uint8 (ink bright on black) → colour ``(N, H, W, 3)`` uint8.
+
+    Each image gets its own dark ink colour (every channel uniform in [0, 0.45]) on its own light
+    paper (every channel uniform in [0.55, 1]); each image's strongest ink becomes the full ink
+    colour. The colours vary from image to image and carry no information about the label, as in
+    photographs, while the ink stays darker than the paper in every channel.
+    """
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"colourize: expected uint8 images (N, H, W), got {images.dtype} {images.shape}")
+    ink = images.astype(np.float32)[..., None]  # (N, H, W, 1)
+    ink /= np.maximum(ink.max(axis=(1, 2, 3), keepdims=True), 1.0)  # 1 = full ink
+    fg = rng.uniform(0.0, 0.45, (len(ink), 1, 1, 3)).astype(np.float32)
+    bg = rng.uniform(0.55, 1.0, (len(ink), 1, 1, 3)).astype(np.float32)
+    return np.rint(255 * (ink * fg + (1 - ink) * bg)).astype(np.uint8)
