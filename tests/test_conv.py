@@ -164,6 +164,33 @@ def test_conv_transpose_is_the_gradient_of_conv() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kernel", "padding"), [((3, 3), (1, 1)), ((5, 3), (2, 0)), ((1, 1), (0, 0)), ((3, 3), (2, 2))]
+)
+@pytest.mark.parametrize("channels", [(3, 3), (4, 2), (2, 4)])  # (C, O): O ≤ C takes the convolution path
+def test_stride_1_input_gradient_as_a_convolution_equals_col2im(monkeypatch, kernel, padding, channels):
+    """dx of a stride-1 convolution, computed as a convolution of g with the flipped filters."""
+    from tinylearn.ops import conv
+
+    c, o = channels
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, c, 6, 7))
+    w = rng.standard_normal((o, c, *kernel))
+    g = rng.standard_normal(F.conv2d(tl.tensor(x), tl.tensor(w), padding=padding).shape)
+    geo = conv.Geometry(kernel, (1, 1), padding, (1, 1), 1, (6, 7), tuple(g.shape[2:]))
+    assert conv._as_convolution(geo, w) == (o <= c)
+    results = []
+    for flag in (True, False):
+        monkeypatch.setattr(conv, "TRANSPOSE_AS_CONVOLUTION", flag)
+        xt = tl.tensor(x, requires_grad=True)
+        F.conv2d(xt, tl.tensor(w), padding=padding).backward(tl.tensor(g))
+        results.append(xt.grad.numpy())
+        results.append(F.conv_transpose2d(tl.tensor(g), tl.tensor(w), padding=padding).numpy())
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results[1], results[3], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)  # dx is conv_transpose(g)
+
+
+@pytest.mark.parametrize(
     ("size", "k", "s", "p", "d", "expected"),
     [(28, 5, 1, 2, 1, 28), (32, 3, 2, 1, 1, 16), (7, 3, 2, 0, 1, 3), (10, 3, 1, 0, 2, 6), (5, 5, 1, 0, 1, 1),
      (4, 5, 1, 0, 1, 0), (227, 11, 4, 0, 1, 55), (14, 2, 2, 0, 1, 7)],
