@@ -147,3 +147,14 @@ def test_same_weights_and_data_give_the_same_training_in_both_frameworks(bench, 
 def test_tinylearn_models_are_the_workload_models() -> None:
     assert tl.models.bench_resnet().num_parameters() == 170_410
     assert tl.models.bench_lenet().num_parameters() == 215_370
+
+
+def test_compile_time_script_times_a_first_and_a_second_step_per_workload() -> None:
+    script = REPO / "benchmarks" / "compile_time.py"
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
+                            check=False, cwd=REPO)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("kernels: ")
+    for name, line in zip(("lenet", "resnet", "mlp"), lines[1:], strict=True):
+        assert line.startswith(f"{name}: first step ") and "second step" in line

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .shape import sum_to
@@ -263,7 +263,9 @@ class Relu(Function):
         return get_array_module(x).maximum(x, x.dtype.type(0))  # +0.0 for negatives (x·mask gives -0.0)
 
     def backward(self, g):
-        return g * Tensor._make(self.mask.astype(g.dtype))
+        if not is_grad_enabled():  # one pass: the ufunc reads the bool mask as 0/1
+            return Tensor._make(g.data * self.mask)
+        return g * Tensor._make(self.mask.astype(g.dtype))  # differentiable again (create_graph)
 
 
 class Erf(Function):
