@@ -35,8 +35,11 @@ images and the 10,000 test images, both JPEG-decoded (``shared/data/cifar10``)::
     OPENBLAS_NUM_THREADS=1 python examples/cifar10_resnet.py --root ../shared/data
     → test accuracy 77.52% (test loss 0.7751) after 40 epochs; wall time 5095 s
 
-The epochs took 112-238 s each (other work shared the machine at times), 78 training steps and the
-evaluation of 10,000 test images each. The test accuracy reached 76.7% after 31 epochs and stayed
+This run used the library of commit 934145f, before the fused ``Linear`` and ``CrossEntropy``
+nodes and the input gradient as a convolution (``docs/design.md``, decisions 28-29: the same
+arithmetic, rounded in another order, and faster). The epochs took 112-238 s each (other work
+shared the machine at times), 78 training steps and the evaluation of 10,000 test images each.
+The test accuracy reached 76.7% after 31 epochs and stayed
 within 77.2-77.5% over the last five; the training accuracy (on augmented images, while the weights
 change) ended at 93.8%: with a fifth of the data, the gap is wide. The full official training set
 (50,000 images, five times the steps per epoch) was not available on this machine, so this example
