@@ -134,26 +134,13 @@ def train(
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         history.plot(out / "mnist_cnn_curves.png", title=f"{title}: test accuracy {test_acc:.2%}")
-        plot_filters(model, out / "mnist_cnn_filters.png")
+        tl.viz.plot_filters(
+            model.conv1.weight, out / "mnist_cnn_filters.png", "LeNet-5 conv1: the learned 5×5 filters"
+        )
         print(f"curves and filters written to {out}/")
     return {"test_acc": test_acc, "test_loss": test_loss, "wall_s": wall, "epochs_run": len(history),
             "best_epoch": early_stopping.best_epoch, "history": history, "model": model,
             "test_size": len(test_ds)}  # fmt: skip
-
-
-def plot_filters(model: tl.models.LeNet5, path: str | Path) -> None:
-    """The first layer's 5×5 filters as images (red positive, blue negative)."""
-    from matplotlib.figure import Figure
-
-    weights = model.conv1.weight.detach().numpy()[:, 0]  # (6, 5, 5)
-    fig = Figure(figsize=(1.3 * len(weights), 1.6), layout="constrained")
-    for i, (ax, w) in enumerate(zip(fig.subplots(1, len(weights)), weights, strict=True)):
-        limit = np.abs(w).max()
-        ax.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"filter {i}", fontsize=9)
-        ax.set_axis_off()
-    fig.suptitle("LeNet-5 conv1: the learned 5×5 filters", fontsize=10)
-    fig.savefig(path, dpi=100)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -253,22 +253,11 @@ def stop_lenet(out: Path) -> None:
     print(f"  {model.num_parameters():,} parameters; test accuracy {test_acc:.2%} on {len(test):,} unseen "
           f"FontDigits images")  # fmt: skip
     history.plot(out / "lenet_curves.png", title="LeNet-5 on FontDigits (built in, not MNIST)")
-    _plot_filters(out / "lenet_filters.png", model.conv1.weight.detach().numpy()[:, 0])
+    tl.viz.plot_filters(
+        model.conv1.weight, out / "lenet_filters.png", "LeNet-5 conv1: the learned 5x5 filters"
+    )
     print(f"  wrote {out / 'lenet_curves.png'} and {out / 'lenet_filters.png'}")
     print(f"  stop took {time.perf_counter() - start:.1f} s")
-
-
-def _plot_filters(path: Path, filters: np.ndarray) -> None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1.3 * len(filters), 1.6), layout="constrained")
-    for i, (ax, w) in enumerate(zip(fig.subplots(1, len(filters)), filters, strict=True)):
-        limit = np.abs(w).max()
-        ax.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"filter {i}", fontsize=9)
-        ax.set_axis_off()
-    fig.suptitle("conv1: the learned 5x5 filters (red positive, blue negative)", fontsize=10)
-    fig.savefig(path, dpi=100)
 
 
 def stop_resnet(out: Path) -> None:

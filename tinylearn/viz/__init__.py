@@ -9,6 +9,7 @@
   subsection it serves (see :mod:`tinylearn.viz.registry`); ``tinylearn lessons coverage`` counts them.
 * ``tinylearn.viz.lesson_S_M`` (e.g. :mod:`tinylearn.viz.lesson_1_1`) — the interactive figures of
   lesson S.M, each a pure ``update(**params) -> Figure``; every such module is imported here.
+* :func:`plot_filters` — a convolution's learned filters as small images (the CNN examples).
 * :func:`widget` — the ipywidgets controls around any of them (:mod:`tinylearn.viz.widgets`);
   :func:`new_figure` makes a matplotlib figure without pyplot.
 """
@@ -16,6 +17,7 @@
 import importlib as _importlib
 import pkgutil as _pkgutil
 
+from .filters import plot_filters
 from .graph import GraphDrawing, GraphEdge, GraphNode, draw_graph
 from .registry import interactive
 from .widgets import animation_html, new_figure, widget
@@ -34,5 +36,6 @@ __all__ = [
     "draw_graph",
     "interactive",
     "new_figure",
+    "plot_filters",
     "widget",
 ]
