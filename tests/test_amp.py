@@ -42,6 +42,29 @@ def test_einsum_and_the_matmul_family_run_in_float16() -> None:
     np.testing.assert_array_equal(a.grad.numpy(), np.ones((2, 3, 4)))
 
 
+def test_linear_and_convolutions_run_in_float16_and_a_float32_bias_gives_float32() -> None:
+    F = tl.nn.functional
+    x, img = tl.randn(4, 6), tl.randn(2, 3, 8, 8)
+    lin, conv = tl.nn.Linear(6, 5), tl.nn.Conv2d(3, 4, 3, padding=1)
+    with autocast():
+        assert F.linear(x, lin.weight).dtype == tl.float16
+        assert F.conv2d(img, conv.weight).dtype == tl.float16
+        assert F.conv1d(tl.randn(2, 3, 9), tl.randn(4, 3, 3)).dtype == tl.float16
+        assert F.conv_transpose2d(tl.randn(2, 4, 6, 6), conv.weight).dtype == tl.float16
+        y, z = lin(x), conv(img)  # + a float32 bias: float32, as the loss wants it
+    assert y.dtype == z.dtype == tl.float32
+    np.testing.assert_allclose(z.detach().numpy(), conv(img).detach().numpy(), rtol=1e-2, atol=1e-2)
+    (y.sum() + z.sum()).backward()
+    params = tl.nn.ModuleDict({"lin": lin, "conv": conv}).named_parameters
+    grads = {name: p.grad.numpy() for name, p in params()}
+    assert all(g.dtype == np.float32 for g in grads.values())
+    lin.zero_grad()
+    conv.zero_grad()
+    (lin(x).sum() + conv(img).sum()).backward()  # the same in float32
+    for name, p in params():
+        np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-2, atol=1e-2, err_msg=name)
+
+
 def test_autocast_leaves_float64_integers_and_other_ops_alone() -> None:
     with autocast():
         d = tl.randn(2, 2, dtype=tl.float64)

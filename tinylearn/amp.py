@@ -4,10 +4,10 @@ float16 halves memory traffic and runs matrix products on a GPU's tensor cores s
 but it holds only about 3 significant digits, its largest value is 65504 and anything below 6·10⁻⁸
 becomes 0. Mixed-precision training therefore splits the work:
 
-* :class:`autocast` runs the matmul-heavy ops (``matmul`` / ``@``, ``einsum``, and the layers built on
-  them) in float16, casting their float32 inputs on the way in; the parameters themselves stay float32
-  (the *master weights*). The cast is a differentiable ``.to()``, so gradients flow back through it and
-  arrive in float32.
+* :class:`autocast` runs the matmul-heavy ops (``matmul`` / ``@``, ``einsum``, ``linear``, the
+  convolutions, and the layers built on them) in float16, casting their float32 inputs on the way
+  in; the parameters themselves stay float32 (the *master weights*). The cast is a differentiable
+  ``.to()``, so gradients flow back through it and arrive in float32.
 * :class:`GradScaler` multiplies the loss by a large scale S before ``backward()``, so the small
   gradients of the float16 ops do not underflow to zero, and divides them by S again before the
   optimizer step. When S was too large, some gradient overflows to inf or NaN: the step is then
@@ -51,8 +51,10 @@ _autocast_dtypes: dict[str, np.dtype] = {}
 
 
 class autocast(contextlib.ContextDecorator):  # PyTorch's lower-case name
-    """Inside ``with autocast():`` (or a function decorated with ``@autocast()``), ``matmul``, ``@`` and
-    ``einsum`` on tensors of ``device_type`` compute in ``dtype`` (float16 by default).
+    """Inside ``with autocast():`` (or a function decorated with ``@autocast()``), ``matmul``, ``@``,
+    ``einsum``, ``linear`` and the convolutions (``conv1d``, ``conv2d``, ``conv_transpose2d``) on
+    tensors of ``device_type`` compute in ``dtype`` (float16 by default). A float32 bias of ``linear``
+    or a convolution is added after the float16 product, so the layer's result is float32.
 
     ``enabled=False`` switches autocast off inside an autocast region (e.g. for a part that needs
     float32). Regions nest; leaving one restores the state before it.

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels
+from ..amp import autocast_inputs
 from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -382,7 +383,15 @@ def _conv2d(
             f"output size {out_hw} is too small"
         )
     geo = Geometry(tuple(kernel), stride, padding, dilation, groups, tuple(in_hw), out_hw)
-    cols_bytes = x.shape[0] * x.shape[1] * math.prod(kernel) * math.prod(out_hw) * x.itemsize
+    x16, w16 = autocast_inputs(x, weight)
+    if x16 is not x:  # inside autocast: the float16 convolution, then the bias in its own dtype
+        out = _conv2d_function(x16, w16, None, geo)  # (a float32 bias gives a float32 result, as in linear)
+        return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+    return _conv2d_function(x, weight, bias, geo)
+
+
+def _conv2d_function(x: Tensor, weight: Tensor, bias: Tensor | None, geo: Geometry) -> Tensor:
+    cols_bytes = x.shape[0] * x.shape[1] * math.prod(geo.kernel) * math.prod(geo.out_hw) * x.itemsize
     keep = is_grad_enabled() and weight.requires_grad and cols_bytes <= KEEP_COLS_BYTES
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, geometry=geo, keep_cols=keep)
@@ -478,7 +487,7 @@ def conv_transpose2d(
             f"{op}: input of size {list(x.shape)} gives an output of size {out_hw}, which is empty"
         )
     geo = Geometry(tuple(kernel), stride, padding, dilation, groups, out_hw, (h, w))
-    out = ConvTranspose2d.apply(x, weight, geometry=geo)
+    out = ConvTranspose2d.apply(*autocast_inputs(x, weight), geometry=geo)  # float16 inside autocast
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1)
     return out.squeeze(0) if unbatched else out
