@@ -43,8 +43,8 @@ The test accuracy reached 76.7% after 31 epochs and stayed
 within 77.2-77.5% over the last five; the training accuracy (on augmented images, while the weights
 change) ended at 93.8%: with a fifth of the data, the gap is wide. The full official training set
 (50,000 images, five times the steps per epoch) was not available on this machine, so this example
-has not been measured on it. ``--quick`` (1 epoch on 2,000 images, 15 steps) gave 19.5-20.2% on 1,000
-test images in about 40 s: a smoke test of the pipeline, not a result.
+has not been measured on it. ``--quick`` (1 epoch on 2,000 images, 15 steps) gave 19.1-20.2% on 1,000
+test images in 20-40 s: a smoke test of the pipeline, not a result.
 """
 
 from __future__ import annotations
