@@ -33,15 +33,15 @@ max_lr 0.1, Nesterov momentum 0.9, weight decay 5e-4) on the local data, the fir
 images and the 10,000 test images, both JPEG-decoded (``shared/data/cifar10``)::
 
     OPENBLAS_NUM_THREADS=1 python examples/cifar10_resnet.py --root ../shared/data
-    → test accuracy 77.52% (test loss 0.7751) after 40 epochs; wall time 5095 s
+    → test accuracy 78.00% (test loss 0.7700) after 40 epochs; wall time 4397 s
 
-This run used the library of commit 934145f, before the fused ``Linear`` and ``CrossEntropy``
-nodes and the input gradient as a convolution (``docs/design.md``, decisions 28-29: the same
-arithmetic, rounded in another order, and faster). The epochs took 112-238 s each (other work
-shared the machine at times), 78 training steps and the evaluation of 10,000 test images each.
-The test accuracy reached 76.7% after 31 epochs and stayed
-within 77.2-77.5% over the last five; the training accuracy (on augmented images, while the weights
-change) ended at 93.8%: with a fifth of the data, the gap is wide. The full official training set
+The epochs took 87-145 s each (78 training steps and the evaluation of 10,000 test images; other
+work shared the machine at times). The test accuracy passed 77% after 34 epochs and stayed within
+77.3-78.0% over the last seven; the training accuracy (on augmented images, while the weights change)
+ended at 94.3%: with a fifth of the data, the gap is wide. An earlier run of the same command, with
+the library before the fused ``Linear``/``CrossEntropy`` nodes and the input gradient as a
+convolution (``docs/design.md``, decisions 28-29: the same arithmetic rounded in another order, and
+slower), gave 77.52% in 5095 s. The full official training set
 (50,000 images, five times the steps per epoch) was not available on this machine, so this example
 has not been measured on it. ``--quick`` (1 epoch on 2,000 images, 15 steps) gave 19.1-20.2% on 1,000
 test images in 20-40 s: a smoke test of the pipeline, not a result.
