@@ -8,7 +8,7 @@ target is not ``ignore_index``::
 
     ℓ = −Σ_{i∈K} log pᵢ[yᵢ]  (÷ |K| for the mean)        ∂ℓ/∂xᵢ = (pᵢ − onehot(yᵢ)) (÷ |K|)
 
-and 0 for ignored positions. The backward saves the probabilities of the forward. Run with
+and 0 for ignored positions. The backward reuses the forward's exponentials. Run with
 ``create_graph`` it is written with Tensor ops instead (softmax, a product), so the gradient
 can be differentiated again.
 """
@@ -43,7 +43,7 @@ class CrossEntropy(Function):
         rows = xp.arange(n)
         nll = xp.log(total[:, 0]) - shifted[rows, safe]  # −log pᵢ[yᵢ]
         count = int(keep.sum())
-        self.probs, self.rows, self.safe, self.keep = exp / total, rows, safe, keep
+        self.exp, self.total, self.rows, self.safe, self.keep = exp, total, rows, safe, keep  # p = exp/total
         self.scale = 1.0 if self.reduction == "sum" else (1.0 / count if count else float("nan"))
         loss = (nll * keep).sum()
         if self.reduction == "mean":  # NaN when every target is ignored, as PyTorch
@@ -57,7 +57,7 @@ class CrossEntropy(Function):
             onehot = get_array_module(x.data).zeros(x.shape, x.dtype)
             onehot[self.rows, self.safe] = 1
             return (x.softmax(1) - Tensor._make(onehot)) * Tensor._make(keep[:, None]) * g, None
-        grad = self.probs.copy()
+        grad = self.exp / self.total  # the probabilities, made only when a gradient is asked for
         grad[self.rows, self.safe] -= 1
         grad *= keep[:, None] * g.data
         return Tensor._make(grad), None
