@@ -24,6 +24,13 @@ The primitives (images (N, C, H, W); ``kernel``, ``stride``, ``padding``, ``dila
 * ``avg_pool2d(x, kernel, stride, padding, out_hw, scale)`` → window sums × scale (Ho, Wo)
 * ``avg_pool2d_backward(g, x_shape, kernel, stride, padding, scale)`` → its adjoint
 
+and for the Winograd F(m×m, 3×3) convolution (``tiles`` = (th, tw) m×m output tiles per image,
+α = m + 2, P = N·th·(tw + 1) tile columns; ``bt`` = Bᵀ (α×α) and ``at`` = Aᵀ (m×α)):
+
+* ``winograd_input(x, bt, padding, tiles)`` → V (α², C, P), Bᵀ d B of every α×α input tile
+* ``winograd_output(m, at, out_shape, tiles)`` → y (N, K, Ho, Wo), Aᵀ m A of every tile of M (α², K, P)
+* ``winograd_grad(g, at, tiles)`` → M̄ (α², K, P), A ȳ Aᵀ: the adjoint of ``winograd_output``
+
 and for batch normalisation, per channel c of (N, C, L) arrays (float64 statistics):
 
 * ``channel_stats(x)`` → (mean, biased variance)
@@ -63,6 +70,9 @@ __all__ = [
     "im2col",
     "max_pool2d",
     "max_pool2d_backward",
+    "winograd_grad",
+    "winograd_input",
+    "winograd_output",
 ]
 
 _BACKENDS = ("numba", "numpy")
@@ -157,6 +167,18 @@ def avg_pool2d_backward(g, x_shape, kernel, stride, padding, scale):
     return _for(g).avg_pool2d_backward(g, x_shape, kernel, stride, padding, scale)
 
 
+def winograd_input(x, bt, padding, tiles):
+    return _for(x).winograd_input(x, bt, padding, tiles)
+
+
+def winograd_output(m, at, out_shape, tiles):
+    return _for(m).winograd_output(m, at, out_shape, tiles)
+
+
+def winograd_grad(g, at, tiles):
+    return _for(g).winograd_grad(g, at, tiles)
+
+
 def channel_stats(x):
     return _for(x).channel_stats(x)
 
@@ -184,6 +206,9 @@ for _f in (
     max_pool2d_backward,
     avg_pool2d,
     avg_pool2d_backward,
+    winograd_input,
+    winograd_output,
+    winograd_grad,
     channel_stats,
     channel_affine,
     channel_grad_sums,

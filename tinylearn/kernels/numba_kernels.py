@@ -357,6 +357,232 @@ def channel_grad_input(g, x, a, b, d):
     return out
 
 
+# --------------------------------------------------------------------------- Winograd F(m×m, 3×3)
+#
+# One channel at a time, a block of images at a time (the tile order of :mod:`.numpy_kernels`),
+# in buffers that stay in cache. The block's input planes are first split by row and column phase
+# into m² polyphase planes (padded[R, Q] of image k is planes[m·(R % m) + Q % m, ((R // m)·b + k)·L
+# + Q // m]), so that element (i, j) of every tile of the block is one slice of one of them; then
+# each transform's output is one loop over all the tiles of the block, a sum of up to five terms
+# (one store per element), which LLVM vectorises. A loop over tiles with α² scattered loads and
+# stores each measured 3× slower, and loops over one row of tiles were dominated by their start.
+# The arithmetic is that of :mod:`.numpy_kernels`, term by term.
+
+
+@njit(cache=True, inline="always")
+def _term(out, c, src, first):
+    """out = c·src (the first term of a sum) or out + c·src, over whole 1-d arrays."""
+    if first:
+        for p in range(out.size):
+            out[p] = c * src[p]
+    else:
+        for p in range(out.size):
+            out[p] = out[p] + c * src[p]
+
+
+@njit(cache=True, inline="always")
+def _sum_terms(out, coefficients, srcs, offsets, span):
+    """out[:span] = Σ cᵢ·srcs[i][offsets[i]:][:span] over the nonzero cᵢ, from the left. Up to five
+    terms in one loop (one store and k loads per element, where a loop per term stores k times;
+    with one output LLVM still vectorises it); more, or none, term by term."""
+    o = out[:span]
+    k, i0, i1, i2, i3, i4 = 0, 0, 0, 0, 0, 0
+    for i in range(coefficients.size):
+        if coefficients[i] != 0:
+            if k == 0:
+                i0 = i
+            elif k == 1:
+                i1 = i
+            elif k == 2:
+                i2 = i
+            elif k == 3:
+                i3 = i
+            elif k == 4:
+                i4 = i
+            k += 1
+    if k == 0 or k > 5:
+        first = True
+        for i in range(coefficients.size):
+            if coefficients[i] != 0 or (k == 0 and i == 0):
+                _term(o, coefficients[i], srcs[i][offsets[i] : offsets[i] + span], first)
+                first = False
+        return
+    c0, a0 = coefficients[i0], srcs[i0][offsets[i0] : offsets[i0] + span]
+    c1, a1 = coefficients[i1], srcs[i1][offsets[i1] : offsets[i1] + span]
+    c2, a2 = coefficients[i2], srcs[i2][offsets[i2] : offsets[i2] + span]
+    c3, a3 = coefficients[i3], srcs[i3][offsets[i3] : offsets[i3] + span]
+    c4, a4 = coefficients[i4], srcs[i4][offsets[i4] : offsets[i4] + span]
+    if k == 1:
+        for p in range(span):
+            o[p] = c0 * a0[p]
+    elif k == 2:
+        for p in range(span):
+            o[p] = c0 * a0[p] + c1 * a1[p]
+    elif k == 3:
+        for p in range(span):
+            o[p] = c0 * a0[p] + c1 * a1[p] + c2 * a2[p]
+    elif k == 4:
+        for p in range(span):
+            o[p] = c0 * a0[p] + c1 * a1[p] + c2 * a2[p] + c3 * a3[p]
+    else:
+        for p in range(span):
+            o[p] = c0 * a0[p] + c1 * a1[p] + c2 * a2[p] + c3 * a3[p] + c4 * a4[p]
+
+
+@njit(cache=True, inline="always")
+def _to_planes(flat, column, images, ci, b0, b, ph, m, width, L):
+    """Channel ``ci`` of images b0 … b0 + b − 1 of ``images`` (N, C, H, W) into the block's polyphase
+    planes (``flat``, m² planes of ``width``): row r (padded row r + ph) of image e to plane row
+    ((r + ph) // m)·b + e of phase (r + ph) % m; column q to ``column[q]`` in it."""
+    for e in range(b):
+        for r in range(images.shape[2]):
+            src = images[b0 + e, ci, r]
+            pos = ((r + ph) % m) * m * width + (((r + ph) // m) * b + e) * L
+            for q in range(src.size):
+                flat[pos + column[q]] = src[q]
+
+
+@njit(cache=True)
+def _winograd_input(x, bt, v, ph, pw, th, tw, nb):
+    n, c, _, w = x.shape
+    al = bt.shape[0]
+    m, L = al - 2, tw + 1
+    width = (th + 1) * nb * L + 1  # a polyphase plane: th + 1 rows of tiles (+ one extra tile's read)
+    planes = np.zeros((m * m, width), x.dtype)
+    flat = planes.reshape(-1)
+    column = np.empty(w, np.int64)  # input column q: where in a row of planes it goes
+    for q in range(w):
+        column[q] = ((q + pw) % m) * width + (q + pw) // m
+    rows = np.empty((al, al, th * nb * L), x.dtype)  # rows[a, j]: row a of Bᵀ d in tile column j
+    srcs = [planes[0] for _ in range(al)]
+    offsets = np.zeros(al, np.int64)
+    layout = nb
+    for ci in range(c):
+        for b0 in range(0, n, nb):
+            b = min(nb, n - b0)
+            span, p0 = th * b * L, b0 * th * L
+            if b != layout:  # a smaller last block: its padding is elsewhere
+                planes[:] = 0
+                layout = b
+            _to_planes(flat, column, x, ci, b0, b, ph, m, width, L)
+            for j in range(al):  # tile element (i, j): plane m·(i % m) + j % m, offset (i // m)·b·L + j // m
+                for i in range(al):
+                    srcs[i] = planes[(i % m) * m + j % m]
+                    offsets[i] = (i // m) * b * L + j // m
+                for a in range(al):
+                    t = rows[a, j]
+                    _sum_terms(t, bt[a], srcs, offsets, span)
+                    for e in range(th * b):  # the extra column: zero
+                        t[e * L + tw] = 0
+            offsets[:] = 0
+            for a in range(al):
+                for j in range(al):
+                    srcs[j] = rows[a, j]
+                for k in range(al):
+                    _sum_terms(v[al * a + k, ci, p0 : p0 + span], bt[k], srcs, offsets, span)
+
+
+def winograd_input(x, bt, padding: Pair, tiles: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.winograd_input`."""
+    (n, c), (th, tw), al = x.shape[:2], tiles, bt.shape[0]
+    v = np.empty((al * al, c, n * th * (tw + 1)), dtype=x.dtype)
+    nb = _numpy_kernels.winograd_block(n, tiles)
+    _winograd_input(np.ascontiguousarray(x), np.ascontiguousarray(bt, dtype=x.dtype), v, *padding, th, tw, nb)
+    return v
+
+
+@njit(cache=True)
+def _winograd_output(mm, at, y, th, tw, nb):
+    n, k, ho, wo = y.shape
+    size, al = at.shape
+    L = tw + 1
+    width = th * nb * L
+    rows = np.empty((size, al, width), mm.dtype)  # rows[a, j]: row a of Aᵀ m in tile column j
+    # y[m·ty + a, m·tx + c] of image e of the block at out[m·a + c, (ty·b + e)·L + tx]
+    out = np.empty((size * size, width), mm.dtype)
+    flat = out.reshape(-1)
+    column = np.empty(wo, np.int64)  # output column q: where in a row of out it is
+    for q in range(wo):
+        column[q] = (q % size) * width + q // size
+    srcs = [rows[0, 0] for _ in range(al)]
+    offsets = np.zeros(al, np.int64)
+    for ki in range(k):
+        for b0 in range(0, n, nb):
+            b = min(nb, n - b0)
+            span, p0 = th * b * L, b0 * th * L
+            for j in range(al):
+                for i in range(al):
+                    srcs[i] = mm[al * i + j, ki, p0 : p0 + span]
+                for a in range(size):
+                    _sum_terms(rows[a, j], at[a], srcs, offsets, span)
+            for a in range(size):
+                for j in range(al):
+                    srcs[j] = rows[a, j]
+                for c in range(size):
+                    _sum_terms(out[size * a + c], at[c], srcs, offsets, span)
+            for e in range(b):
+                for r in range(ho):
+                    dst = y[b0 + e, ki, r]
+                    pos = (r % size) * size * width + ((r // size) * b + e) * L
+                    for q in range(wo):
+                        dst[q] = flat[pos + column[q]]
+
+
+def winograd_output(m, at, out_shape: tuple[int, ...], tiles: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.winograd_output`."""
+    y = np.empty(out_shape, dtype=m.dtype)
+    nb = _numpy_kernels.winograd_block(out_shape[0], tiles)
+    _winograd_output(np.ascontiguousarray(m), np.ascontiguousarray(at, dtype=m.dtype), y, *tiles, nb)
+    return y
+
+
+@njit(cache=True)
+def _winograd_grad(g, at, dm, th, tw, nb):
+    n, k, _, wo = g.shape
+    size, al = at.shape
+    L = tw + 1
+    width = th * nb * L
+    # ȳ[m·ty + a, m·tx + c] of image e at planes[m·a + c, (ty·b + e)·L + tx]; never written past
+    # (ho, wo) nor in the extra column, which stay zero
+    planes = np.zeros((size * size, width), g.dtype)
+    flat = planes.reshape(-1)
+    column = np.empty(wo, np.int64)
+    for q in range(wo):
+        column[q] = (q % size) * width + q // size
+    rows = np.empty((al, size, width), g.dtype)  # rows[i, c]: row i of A ȳ in tile column c
+    srcs = [planes[0] for _ in range(size)]
+    offsets = np.zeros(size, np.int64)
+    atT = np.ascontiguousarray(at.T)
+    layout = nb
+    for ki in range(k):
+        for b0 in range(0, n, nb):
+            b = min(nb, n - b0)
+            span, p0 = th * b * L, b0 * th * L
+            if b != layout:  # a smaller last block: its zeros are elsewhere
+                planes[:] = 0
+                layout = b
+            _to_planes(flat, column, g, ki, b0, b, 0, size, width, L)
+            for c in range(size):
+                for a in range(size):
+                    srcs[a] = planes[size * a + c]
+                for i in range(al):
+                    _sum_terms(rows[i, c], atT[i], srcs, offsets, span)
+            for i in range(al):
+                for c in range(size):
+                    srcs[c] = rows[i, c]
+                for j in range(al):
+                    _sum_terms(dm[al * i + j, ki, p0 : p0 + span], atT[j], srcs, offsets, span)
+
+
+def winograd_grad(g, at, tiles: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.winograd_grad`."""
+    (n, k), (th, tw), al = g.shape[:2], tiles, at.shape[1]
+    dm = np.empty((al * al, k, n * th * (tw + 1)), dtype=g.dtype)
+    nb = _numpy_kernels.winograd_block(n, tiles)
+    _winograd_grad(np.ascontiguousarray(g), np.ascontiguousarray(at, dtype=g.dtype), dm, th, tw, nb)
+    return dm
+
+
 # --------------------------------------------------------------------------- optimizers
 
 

@@ -197,6 +197,112 @@ def channel_grad_input(g, x, a, b, d):
     return out
 
 
+# --------------------------------------------------------------------------- Winograd F(m×m, 3×3)
+#
+# A 3×3 stride-1 convolution computed on m×m output tiles (:mod:`tinylearn.ops.conv` has the
+# algebra and the matrices; α = m + 2 is the input tile's size). Tile (ty, tx) of image n reads
+# the α×α input rows m·ty − ph + i and columns m·tx − pw + j (i, j < α) of the zero-padded input.
+# The tiles are the P columns of the (α², C, P) matrices in this order: the images in blocks of
+# nb (:func:`winograd_block`; the last block may be smaller), and in a block of b images, tile
+# (ty, tx) of its image k at (ty·b + k)·L + tx, with L = tw + 1: each row of tiles has one column
+# more than it needs (tx = tw), zero in V and M̄ and ignored in M. So laid out, the tiles of a
+# block are a few whole planes that the Numba loops run over in one go (a loop per row of tiles,
+# tw long, measured 3× slower), and tile row ty + 1 of an image is b·L further on.
+#
+# Each transform is a product with a small matrix on both sides, X ↦ L X Rᵀ, done in two steps
+# (rows, then columns), each output a sum over the matrix's nonzero coefficients c, evaluated as
+# c₁·x₁ + c₂·x₂ + ... from the left: the Numba twins compute the same terms in the same order.
+#
+#   input   V = Bᵀ d B      bt = Bᵀ (α, α)
+#   output  y = Aᵀ m A      at = Aᵀ (m, α)
+#   grad    M̄ = A ȳ Aᵀ      the adjoint of the output transform, from the same at
+
+WINOGRAD_BLOCK_TILES = 4096  # tiles per block, at most (or one image): the Numba loops' length
+
+
+def winograd_block(n: int, tiles: Pair) -> int:
+    """How many images a block of the tile order holds."""
+    th, tw = tiles
+    return max(1, min(n, WINOGRAD_BLOCK_TILES // (th * (tw + 1))))
+
+
+def _blocks(a, n: int, tiles: Pair):
+    """(first image, images, view (α², images, C, th, tw)) for each block of the tiles of ``a``
+    (α², C, P), without the extra column."""
+    (th, tw), nb = tiles, winograd_block(n, tiles)
+    for b0 in range(0, n, nb):
+        b = min(nb, n - b0)
+        cols = a[:, :, b0 * th * (tw + 1) : (b0 + b) * th * (tw + 1)]
+        yield b0, b, cols.reshape(*a.shape[:2], th, b, tw + 1)[..., :tw].transpose(0, 3, 1, 2, 4)
+
+
+def _combine(coefficients, terms):
+    """Σ cᵢ·termᵢ over the nonzero cᵢ, from the left (zeros if every cᵢ is 0)."""
+    total = None
+    for c, term in zip(coefficients, terms, strict=True):
+        if c != 0:
+            total = c * term if total is None else total + c * term
+    return total if total is not None else 0 * terms[0]
+
+
+def winograd_input(x, bt, padding: Pair, tiles: Pair):
+    """V (α², C, P): the input transform Bᵀ d B (``bt`` = Bᵀ, α×α, in x's dtype) of every α×α tile d
+    of ``x`` (N, C, H, W) zero-padded by ``padding``, with ``tiles`` = (th, tw) tiles of m = α − 2
+    outputs per image; element (i, j) of a tile's transform is V[α·i + j, c, p]."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (ph, pw), (th, tw), al = padding, tiles, bt.shape[0]
+    m = al - 2
+    buf = xp.zeros((n, c, m * th + 2, m * tw + 2), dtype=x.dtype)
+    buf[:, :, ph : ph + h, pw : pw + w] = x
+    # d[i][j]: element (i, j) of every tile, (N, C, th, tw)
+    starts = [(slice(i, i + m * (th - 1) + 1, m), slice(i, i + m * (tw - 1) + 1, m)) for i in range(al)]
+    d = [[buf[:, :, starts[i][0], starts[j][1]] for j in range(al)] for i in range(al)]
+    rows = [[_combine(bt[a], [d[i][j] for i in range(al)]) for j in range(al)] for a in range(al)]  # of Bᵀ d
+    v = xp.zeros((al * al, c, n * th * (tw + 1)), dtype=x.dtype)
+    for a in range(al):
+        for k in range(al):
+            transformed = _combine(bt[k], rows[a])
+            for b0, b, out in _blocks(v, n, tiles):
+                out[al * a + k] = transformed[b0 : b0 + b]
+    return v
+
+
+def winograd_output(m, at, out_shape: tuple[int, ...], tiles: Pair):
+    """y (N, K, Ho, Wo) from M (α², K, P): the output transform Aᵀ m A (``at`` = Aᵀ, m×α) of every
+    tile, each an m×m block of y (blocks that hang past Ho or Wo are cut)."""
+    xp = get_array_module(m)
+    n, k, ho, wo = out_shape
+    (th, tw), (size, al) = tiles, at.shape
+    mv = xp.concatenate([view for _, _, view in _blocks(m, n, tiles)], axis=1)  # (α², N, K, th, tw)
+    rows = [[_combine(at[a], [mv[al * i + j] for i in range(al)]) for j in range(al)] for a in range(size)]
+    full = xp.empty((n, k, th, size, tw, size), dtype=m.dtype)  # y[m·ty + a, m·tx + b]
+    for a in range(size):
+        for b in range(size):
+            full[:, :, :, a, :, b] = _combine(at[b], rows[a])
+    return xp.ascontiguousarray(full.reshape(n, k, size * th, size * tw)[:, :, :ho, :wo])
+
+
+def winograd_grad(g, at, tiles: Pair):
+    """M̄ (α², K, P) from ȳ (N, K, Ho, Wo): the adjoint of :func:`winograd_output`, A ȳ Aᵀ of every
+    m×m block of ȳ (zero past Ho and Wo)."""
+    xp = get_array_module(g)
+    n, k, ho, wo = g.shape
+    (th, tw), (size, al) = tiles, at.shape
+    buf = xp.zeros((n, k, size * th, size * tw), dtype=g.dtype)
+    buf[:, :, :ho, :wo] = g
+    # blocks[a][b]: ȳ[m·ty + a, m·tx + b] of every tile
+    blocks = [[buf[:, :, a::size, b::size] for b in range(size)] for a in range(size)]
+    rows = [[_combine(at[:, i], [blocks[a][b] for a in range(size)]) for b in range(size)] for i in range(al)]
+    dm = xp.zeros((al * al, k, n * th * (tw + 1)), dtype=g.dtype)
+    for i in range(al):
+        for j in range(al):
+            transformed = _combine(at[:, j], rows[i])
+            for b0, b, out in _blocks(dm, n, tiles):
+                out[al * i + j] = transformed[b0 : b0 + b]
+    return dm
+
+
 # --------------------------------------------------------------------------- optimizers
 
 
