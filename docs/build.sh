@@ -9,5 +9,6 @@ shift || true
 export TQDM_DISABLE=1
 python docs/fetch_assets.py
 SECONDS=0
-python -m sphinx -W --keep-going -b html docs "$out" "$@"
+# under the watchdog: a build whose lesson kernel stalls (no CPU for 2 minutes) is run again
+python docs/watchdog.py --idle 120 --retries 1 -- python -m sphinx -W --keep-going -b html docs "$out" "$@"
 echo "== docs built in ${SECONDS}s: $out/index.html"

@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,16 @@ API_MODULES = [
     "tinylearn.nn.init", "tinylearn.optim", "tinylearn.optim.lr_scheduler", "tinylearn.amp", "tinylearn.data",
     "tinylearn.io", "tinylearn.viz", "tinylearn.models",
 ]  # fmt: skip
+
+
+def _load_watchdog():
+    spec = importlib.util.spec_from_file_location("docs_watchdog", DOCS / "watchdog.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+watchdog = _load_watchdog()
 
 
 def external_urls(text: str) -> list[str]:
@@ -61,10 +73,55 @@ def site(tmp_path_factory) -> Path:
     html = out / "html"
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
                "-d", str(out / "doctrees"), str(DOCS), str(html)]  # fmt: skip
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1500,
-                            env={**os.environ, "TQDM_DISABLE": "1"})  # fmt: skip
-    assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-5000:]}\n{result.stderr[-10000:]}"
+    log = out / "build.log"
+    with log.open("w") as sink:  # under the watchdog: a lesson whose kernel stalls is run again
+        env = {**os.environ, "TQDM_DISABLE": "1"}
+        status, stalls = watchdog.run(command, idle=120, retries=1, cwd=ROOT, env=env, stdout=sink,
+                                      stderr=subprocess.STDOUT)  # fmt: skip
+    output = log.read_text(errors="replace")
+    assert status == 0, f"sphinx-build failed ({stalls} stalls cut by the watchdog):\n{output[-12000:]}"
     return html
+
+
+# a command that stalls (sleeps, using no CPU) the first time it runs and succeeds the second,
+# its child stalling too (as a Jupyter kernel would, in a session of its own)
+STALLS_ONCE = textwrap.dedent("""
+    import pathlib, subprocess, sys, time
+    marker = pathlib.Path(sys.argv[1])
+    if marker.exists():
+        print("second run"); sys.exit(0)
+    marker.write_text("x")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    pathlib.Path(sys.argv[2]).write_text(str(child.pid))
+    time.sleep(600)
+""")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the watchdog reads /proc (Linux)")
+def test_the_watchdog_cuts_a_stall_kills_its_processes_and_runs_again(tmp_path: Path):
+    marker, child = tmp_path / "ran", tmp_path / "child.pid"
+    started = time.monotonic()
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        status, stalls = watchdog.run([sys.executable, "-c", STALLS_ONCE, str(marker), str(child)], idle=3,
+                                      retries=1, poll=0.5, stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
+    assert (status, stalls) == (0, 1) and "second run" in out.read_text()
+    assert time.monotonic() - started < 60
+    time.sleep(0.5)
+    stat = Path(f"/proc/{child.read_text()}/stat")  # the child was killed too (gone, or a zombie)
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the watchdog reads /proc (Linux)")
+def test_the_watchdog_gives_up_after_its_retries_and_leaves_busy_commands_alone(tmp_path: Path):
+    stuck = [sys.executable, "-c", "import time; time.sleep(600)"]
+    status, stalls = watchdog.run(stuck, idle=2, retries=1, poll=0.5)
+    assert status == -9 and stalls == 2  # killed twice, then reported as killed
+    busy = [sys.executable, "-c", "import time\nend = time.time() + 4\nwhile time.time() < end: pass"]
+    assert watchdog.run(busy, idle=2, retries=0, poll=0.5) == (0, 0)  # 4 s of work is not a stall
+    status = subprocess.run([sys.executable, str(DOCS / "watchdog.py"), "--idle", "2", "--retries", "0", "--",
+                             *stuck], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert status.returncode == 137 and "used no CPU for" in status.stderr
 
 
 @pytest.mark.slow
