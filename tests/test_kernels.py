@@ -281,6 +281,7 @@ bt = np.ones((6, 6), np.float32)
 v = nb.winograd_input(x, bt, (1, 1), (2, 2))
 nb.winograd_output(v, bt[:4], (2, 3, 6, 6), (2, 2))
 nb.winograd_grad(x, bt[:4], (2, 2))
+nb.winograd_input_grad(v, bt, x.shape, (1, 1), (2, 2))
 stats = {name: [f.stats.cache_hits and sum(f.stats.cache_hits.values()),
                 f.stats.cache_misses and sum(f.stats.cache_misses.values())]
          for name, f in vars(nb).items() if isinstance(f, CPUDispatcher) and f.signatures}
@@ -297,6 +298,7 @@ def test_compiled_kernels_are_loaded_from_the_disk_cache() -> None:
     assert second.returncode == 0, second.stderr
     stats = json.loads(second.stdout)
     expected = {"_im2col", "_col2im", "_max_pool2d", "_channel_stats", "_winograd_input", "_winograd_grad"}
+    expected |= {"_winograd_output", "_winograd_input_grad"}
     assert expected <= set(stats)
     for name, (hits, misses) in stats.items():
         assert hits and not misses, f"{name}: {hits} cache hits, {misses} misses (recompiled)"

@@ -95,6 +95,13 @@ def test_the_transforms_agree_and_match_their_definitions(tile, block, dtype, mo
         real[[p for p, *_ in columns]] = True
         assert not v[:, :, ~real].any() and not dm[:, :, ~real].any()
 
+        # the adjoint of the input transform: ⟨input(x), V̄⟩ = ⟨x, input_grad(V̄)⟩ (V̄ zero in the extra columns)
+        dv = rng.standard_normal(v.shape).astype(dtype) * real
+        dx = NP.winograd_input_grad(dv, bt, x.shape, padding, tiles)
+        _same(dx, NB.winograd_input_grad(dv, bt, x.shape, padding, tiles))
+        lhs, rhs = np.vdot(v.astype(np.float64), dv), np.vdot(x.astype(np.float64), dx)
+        assert abs(lhs - rhs) <= 1e-4 * (1 + abs(lhs)) * (1 if dtype == np.float64 else 100)
+
 
 def test_the_kernels_seam_dispatches_the_transforms(monkeypatch: pytest.MonkeyPatch) -> None:
     x = np.random.default_rng(1).standard_normal((2, 3, 6, 6)).astype(np.float32)
@@ -208,19 +215,22 @@ def test_it_is_used_for_3x3_stride_1_convolutions_with_enough_channels(monkeypat
 
 def test_the_benchmark_resnet_runs_its_3x3_convolutions_by_winograd(monkeypatch) -> None:
     monkeypatch.setattr(kernels, "_chosen", ("numba", NB))
-    calls = {"input": 0, "grad": 0}
-    real_input, real_grad = kernels.winograd_input, kernels.winograd_grad
-    monkeypatch.setattr(kernels, "winograd_input", lambda *a: calls.__setitem__("input", calls["input"] + 1)
-                        or real_input(*a))  # fmt: skip
-    monkeypatch.setattr(kernels, "winograd_grad", lambda *a: calls.__setitem__("grad", calls["grad"] + 1)
-                        or real_grad(*a))  # fmt: skip
+    calls = dict.fromkeys(["winograd_input", "winograd_output", "winograd_grad", "winograd_input_grad"], 0)
+
+    def counted(name):
+        real = getattr(kernels, name)
+        return lambda *a: calls.__setitem__(name, calls[name] + 1) or real(*a)
+
+    for name in calls:
+        monkeypatch.setattr(kernels, name, counted(name))
     tl.manual_seed(0)
     model = tl.models.bench_resnet()
     x = tl.randn(2, 3, 32, 32)
     F.cross_entropy(model(x), tl.tensor(np.array([1, 2]))).backward()
     # 7 of its 3×3 convolutions are stride 1 with ≥ 16 channels in and out (not the stem, 3 → 32, nor
-    # the stride-2 one): 7 forward, 7 input gradients (convolutions too), 7 weight gradients
-    assert calls == {"input": 14, "grad": 7}
+    # the stride-2 one); each transforms its input and output once, ȳ once (shared by the input and
+    # the weight gradient), and the input gradient back once
+    assert calls == dict.fromkeys(calls, 7)
 
 
 def test_a_changed_setting_between_forward_and_backward_is_safe(monkeypatch) -> None:

@@ -30,6 +30,8 @@ and for the Winograd F(m×m, 3×3) convolution (``tiles`` = (th, tw) m×m output
 * ``winograd_input(x, bt, padding, tiles)`` → V (α², C, P), Bᵀ d B of every α×α input tile
 * ``winograd_output(m, at, out_shape, tiles)`` → y (N, K, Ho, Wo), Aᵀ m A of every tile of M (α², K, P)
 * ``winograd_grad(g, at, tiles)`` → M̄ (α², K, P), A ȳ Aᵀ: the adjoint of ``winograd_output``
+* ``winograd_input_grad(dv, bt, x_shape, padding, tiles)`` → x̄ (N, C, H, W): the adjoint of
+  ``winograd_input``, each tile's B V̄ Bᵀ added back where the tile was read
 
 and for batch normalisation, per channel c of (N, C, L) arrays (float64 statistics):
 
@@ -72,6 +74,7 @@ __all__ = [
     "max_pool2d_backward",
     "winograd_grad",
     "winograd_input",
+    "winograd_input_grad",
     "winograd_output",
 ]
 
@@ -179,6 +182,10 @@ def winograd_grad(g, at, tiles):
     return _for(g).winograd_grad(g, at, tiles)
 
 
+def winograd_input_grad(dv, bt, x_shape, padding, tiles):
+    return _for(dv).winograd_input_grad(dv, bt, x_shape, padding, tiles)
+
+
 def channel_stats(x):
     return _for(x).channel_stats(x)
 
@@ -209,6 +216,7 @@ for _f in (
     winograd_input,
     winograd_output,
     winograd_grad,
+    winograd_input_grad,
     channel_stats,
     channel_affine,
     channel_grad_sums,

@@ -583,6 +583,58 @@ def winograd_grad(g, at, tiles: Pair):
     return dm
 
 
+@njit(cache=True)
+def _winograd_input_grad(dv, bt, dx, ph, pw, th, tw, nb):
+    n, c, _, w = dx.shape
+    al = bt.shape[0]
+    m, L = al - 2, tw + 1
+    width = (th + 1) * nb * L + 1  # the polyphase planes of :func:`_winograd_input`, now summed into
+    planes = np.zeros((m * m, width), dx.dtype)
+    flat = planes.reshape(-1)
+    column = np.empty(w, np.int64)
+    for q in range(w):
+        column[q] = ((q + pw) % m) * width + (q + pw) // m
+    rows = np.empty((al, al, th * nb * L), dx.dtype)  # rows[a, j]: Σₖ B[j, k]·V̄[α·a + k]
+    term = np.empty(th * nb * L, dx.dtype)
+    btT = np.ascontiguousarray(bt.T)
+    srcs = [rows[0, 0] for _ in range(al)]
+    offsets = np.zeros(al, np.int64)
+    for ci in range(c):
+        for b0 in range(0, n, nb):
+            b = min(nb, n - b0)
+            span, p0 = th * b * L, b0 * th * L
+            planes[:] = 0
+            for a in range(al):
+                for k in range(al):
+                    srcs[k] = dv[al * a + k, ci, p0 : p0 + span]
+                for j in range(al):
+                    _sum_terms(rows[a, j], btT[j], srcs, offsets, span)
+            for j in range(al):
+                for a in range(al):
+                    srcs[a] = rows[a, j]
+                for i in range(al):  # tile element (i, j) goes back where it was read from
+                    _sum_terms(term, btT[i], srcs, offsets, span)
+                    o = (i // m) * b * L + j // m
+                    dst = planes[(i % m) * m + j % m, o : o + span]
+                    for p in range(span):
+                        dst[p] = dst[p] + term[p]
+            for e in range(b):  # the input's own positions, the padding dropped
+                for r in range(dx.shape[2]):
+                    out = dx[b0 + e, ci, r]
+                    pos = ((r + ph) % m) * m * width + (((r + ph) // m) * b + e) * L
+                    for q in range(w):
+                        out[q] = flat[pos + column[q]]
+
+
+def winograd_input_grad(dv, bt, x_shape: tuple[int, ...], padding: Pair, tiles: Pair):
+    """See :func:`tinylearn.kernels.numpy_kernels.winograd_input_grad`."""
+    dx = np.empty(x_shape, dtype=dv.dtype)
+    nb = _numpy_kernels.winograd_block(x_shape[0], tiles)
+    bt = np.ascontiguousarray(bt, dtype=dv.dtype)
+    _winograd_input_grad(np.ascontiguousarray(dv), bt, dx, *padding, *tiles, nb)
+    return dx
+
+
 # --------------------------------------------------------------------------- optimizers
 
 

@@ -216,6 +216,8 @@ def channel_grad_input(g, x, a, b, d):
 #   input   V = Bᵀ d B      bt = Bᵀ (α, α)
 #   output  y = Aᵀ m A      at = Aᵀ (m, α)
 #   grad    M̄ = A ȳ Aᵀ      the adjoint of the output transform, from the same at
+#   input_grad  x̄ += B V̄ Bᵀ  the adjoint of the input transform, from the same bt: each tile's
+#                            α×α result added where the tile was read (tiles overlap by 2)
 
 WINOGRAD_BLOCK_TILES = 4096  # tiles per block, at most (or one image): the Numba loops' length
 
@@ -274,7 +276,7 @@ def winograd_output(m, at, out_shape: tuple[int, ...], tiles: Pair):
     xp = get_array_module(m)
     n, k, ho, wo = out_shape
     (th, tw), (size, al) = tiles, at.shape
-    mv = xp.concatenate([view for _, _, view in _blocks(m, n, tiles)], axis=1)  # (α², N, K, th, tw)
+    mv = _tile_columns(m, n, tiles)  # (α², N, K, th, tw)
     rows = [[_combine(at[a], [mv[al * i + j] for i in range(al)]) for j in range(al)] for a in range(size)]
     full = xp.empty((n, k, th, size, tw, size), dtype=m.dtype)  # y[m·ty + a, m·tx + b]
     for a in range(size):
@@ -301,6 +303,30 @@ def winograd_grad(g, at, tiles: Pair):
             for b0, b, out in _blocks(dm, n, tiles):
                 out[al * i + j] = transformed[b0 : b0 + b]
     return dm
+
+
+def _tile_columns(a, n: int, tiles: Pair):
+    """(α², N, C, th, tw): the columns of ``a`` (α², C, P) as tiles, without the extra ones."""
+    return get_array_module(a).concatenate([view for _, _, view in _blocks(a, n, tiles)], axis=1)
+
+
+def winograd_input_grad(dv, bt, x_shape: tuple[int, ...], padding: Pair, tiles: Pair):
+    """x̄ (N, C, H, W) from V̄ (α², C, P): the adjoint of :func:`winograd_input`. Each tile's
+    B V̄ Bᵀ is added to the α×α input positions the tile read (in the order of its elements (i, j),
+    j outer), and the padding is dropped. V̄'s extra columns must be zero (Uᵀ·M̄'s are: M̄'s are)."""
+    xp = get_array_module(dv)
+    n, c, h, w = x_shape
+    (ph, pw), (th, tw), al = padding, tiles, bt.shape[0]
+    m = al - 2
+    dvv = _tile_columns(dv, n, tiles)
+    rows = [[_combine(bt[:, j], [dvv[al * a + k] for k in range(al)]) for j in range(al)] for a in range(al)]
+    buf = xp.zeros((n, c, m * th + 2, m * tw + 2), dtype=dv.dtype)
+    for j in range(al):
+        for i in range(al):
+            buf[:, :, i : i + m * (th - 1) + 1 : m, j : j + m * (tw - 1) + 1 : m] += _combine(
+                bt[:, i], [rows[a][j] for a in range(al)]
+            )
+    return xp.ascontiguousarray(buf[:, :, ph : ph + h, pw : pw + w])
 
 
 # --------------------------------------------------------------------------- optimizers

@@ -234,7 +234,8 @@ def _conv_weight(x, g, geo: Geometry, cols=None, g_matrix=None):
 
 def _reuse(fn: Function, name: str, dtype, make):
     """An array the two halves of a convolution's backward share (``fn.shared``, a dict made by
-    :class:`Conv2d`'s backward): the forward's im2col matrix, or the gradient laid out by filter.
+    :class:`Conv2d`'s backward): the forward's im2col matrix (or Winograd tiles), or the gradient laid
+    out by filter (or transformed, Winograd's M̄).
     Made by ``make()`` when absent (or of another dtype), and stored for the other half."""
     shared = getattr(fn, "shared", None)
     if shared is None:
@@ -353,12 +354,27 @@ def _winograd_conv(x, w, geo: Geometry, v=None, bias=None):
     return y
 
 
-def _winograd_weight(x, gy, geo: Geometry, v=None):
-    """W̄ = conv_weight(x, ȳ) by Winograd: Ū[ξ] = M̄[ξ] · V[ξ]ᵀ, W̄ = Gᵀ Ū G."""
-    _, g, at = _matrices(x.dtype)
+def _winograd_grad(gy, geo: Geometry):
+    """M̄ (α², O, P): the output gradient, transformed (the adjoint of the output transform)."""
+    return kernels.winograd_grad(gy, _matrices(gy.dtype)[2], _tiles(geo))
+
+
+def _winograd_weight(x, gy, geo: Geometry, v=None, dm=None):
+    """W̄ = conv_weight(x, ȳ) by Winograd: Ū[ξ] = M̄[ξ] · V[ξ]ᵀ, W̄ = Gᵀ Ū G (``v``, ``dm``: x's
+    transformed tiles and the transformed ȳ, when already made)."""
     v = _winograd_input(x, geo) if v is None else v
-    dm = kernels.winograd_grad(gy, at, _tiles(geo))
-    return _winograd_filters_adjoint(dm @ v.transpose(0, 2, 1), g)  # α² products (O, P) @ (P, C)
+    dm = _winograd_grad(gy, geo) if dm is None else dm
+    return _winograd_filters_adjoint(dm @ v.transpose(0, 2, 1), _matrices(x.dtype)[1])  # (O, P) @ (P, C)
+
+
+def _winograd_transpose(gy, w, geo: Geometry, dm=None):
+    """x̄ = conv_transpose(ȳ, w) by Winograd, the adjoint of the whole forward: V̄[ξ] = U[ξ]ᵀ · M̄[ξ],
+    then each tile's B V̄ Bᵀ added back where the forward read it."""
+    bt, g, _ = _matrices(gy.dtype)
+    dm = _winograd_grad(gy, geo) if dm is None else dm
+    dv = _winograd_filters(w, g).transpose(0, 2, 1) @ dm  # α² products (C, O) @ (O, P)
+    x_shape = (gy.shape[0], w.shape[1], *geo.in_hw)
+    return kernels.winograd_input_grad(dv, bt, x_shape, geo.padding, _tiles(geo))
 
 
 # --------------------------------------------------------------------------- the three Functions
@@ -394,6 +410,10 @@ class ConvTranspose2d(Function):
 
     @_float32_on_cpu
     def forward(self, g, w):
+        if _winograd(self.geometry, g, w.shape[1]):  # ȳ transformed: the weight gradient needs it too
+            dm = _reuse(self, "dm", g.dtype, lambda: _winograd_grad(g, self.geometry))
+            self.shared = None
+            return _winograd_transpose(g, w, self.geometry, dm)
         if _as_convolution(self.geometry, w):  # no use for g laid out by filter (Conv2dWeight makes it)
             self.shared = None
             return _conv(g, _flipped(w), _full(self.geometry))
@@ -418,9 +438,10 @@ class Conv2dWeight(Function):
     def forward(self, x, g):
         cols = _reuse(self, "cols", x.dtype, None)  # im2col's matrix (6-d), or Winograd's tiles (3-d)
         if _winograd(self.geometry, x, g.shape[1]):
+            dm = _reuse(self, "dm", g.dtype, None)  # made by the input gradient's Winograd, if it ran
             self.shared = None
             tiles = cols if cols is not None and cols.ndim == 3 else None
-            return _winograd_weight(x, g, self.geometry, tiles)
+            return _winograd_weight(x, g, self.geometry, tiles, dm)
         cols = cols if cols is not None and cols.ndim == 6 else None  # (WINOGRAD was changed in between)
         gm = _reuse(self, "g", g.dtype, lambda: _grad_matrix(g, self.geometry.groups))
         self.shared = None
