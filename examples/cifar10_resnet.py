@@ -41,7 +41,9 @@ work shared the machine at times). The test accuracy passed 77% after 34 epochs 
 ended at 94.3%: with a fifth of the data, the gap is wide. An earlier run of the same command, with
 the library before the fused ``Linear``/``CrossEntropy`` nodes and the input gradient as a
 convolution (``docs/design.md``, decisions 28-29: the same arithmetic rounded in another order, and
-slower), gave 77.52% in 5095 s. The full official training set
+slower), gave 77.52% in 5095 s. Both runs predate the Winograd convolutions (decision 31: since
+then the 3×3 layers of 16 channels and more are computed faster, with a float32 rounding about ten
+times im2col's); the full run has not been repeated since. The full official training set
 (50,000 images, five times the steps per epoch) was not available on this machine, so this example
 has not been measured on it. ``--quick`` (1 epoch on 2,000 images, 15 steps) gave 19.1-20.2% on 1,000
 test images in 20-40 s: a smoke test of the pipeline, not a result.

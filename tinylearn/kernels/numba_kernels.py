@@ -380,7 +380,7 @@ def _term(out, c, src, first):
             out[p] = out[p] + c * src[p]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sum_terms(out, coefficients, srcs, offsets, span):
     """out[:span] = Σ cᵢ·srcs[i][offsets[i]:][:span] over the nonzero cᵢ, from the left. Up to five
     terms in one loop (one store and k loads per element, where a loop per term stores k times;
