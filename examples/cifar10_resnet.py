@@ -33,17 +33,18 @@ max_lr 0.1, Nesterov momentum 0.9, weight decay 5e-4) on the local data, the fir
 images and the 10,000 test images, both JPEG-decoded (``shared/data/cifar10``)::
 
     OPENBLAS_NUM_THREADS=1 python examples/cifar10_resnet.py --root ../shared/data
-    → test accuracy 78.00% (test loss 0.7700) after 40 epochs; wall time 4397 s
+    → test accuracy 78.27% (test loss 0.7449) after 40 epochs; wall time 3355 s
 
-The epochs took 87-145 s each (78 training steps and the evaluation of 10,000 test images; other
-work shared the machine at times). The test accuracy passed 77% after 34 epochs and stayed within
-77.3-78.0% over the last seven; the training accuracy (on augmented images, while the weights change)
-ended at 94.3%: with a fifth of the data, the gap is wide. An earlier run of the same command, with
+(2026-11-26 07:41-08:36 UTC, with the Winograd F(4×4, 3×3) convolutions of ``docs/design.md``
+decision 31.) The epochs took 76-87 s each (78 training steps and the evaluation of 10,000 test
+images). The test accuracy passed 77% after 33 epochs and stayed within 77.1-78.3% over the last
+eight; the training accuracy (on augmented images, while the weights change) ended at 93.9%: with a
+fifth of the data, the gap is wide. Before the Winograd convolutions (im2col for every layer) the
+same command gave 78.00% (test loss 0.7700) in 4397 s, epochs of 87-145 s with other work on the
+machine at times. An earlier run still, with
 the library before the fused ``Linear``/``CrossEntropy`` nodes and the input gradient as a
 convolution (``docs/design.md``, decisions 28-29: the same arithmetic rounded in another order, and
-slower), gave 77.52% in 5095 s. Both runs predate the Winograd convolutions (decision 31: since
-then the 3×3 layers of 16 channels and more are computed faster, with a float32 rounding about ten
-times im2col's); the full run has not been repeated since. The full official training set
+slower), gave 77.52% in 5095 s. The full official training set
 (50,000 images, five times the steps per epoch) was not available on this machine, so this example
 has not been measured on it. ``--quick`` (1 epoch on 2,000 images, 15 steps) gave 19.1-20.2% on 1,000
 test images in 20-40 s: a smoke test of the pipeline, not a result.
